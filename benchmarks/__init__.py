@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of paved: generation, time to green."""

@@ -1,0 +1,16 @@
+"""Quality gates of the paved road."""
+
+from ._cli import main
+from ._errors import ConfigError, GateError, ToolError
+from ._result import Finding, GateResult, Status, gates_version
+
+__all__ = [
+    "ConfigError",
+    "Finding",
+    "GateError",
+    "GateResult",
+    "Status",
+    "ToolError",
+    "gates_version",
+    "main",
+]

@@ -1,0 +1,389 @@
+"""The coverage gate: total branch coverage, critical-path groups and patch coverage."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from ._config import Table
+from ._console import progress
+from ._errors import ConfigError
+from ._proc import run_tool
+from ._result import Finding, GateResult, Status
+from ._tests import COVERAGE_JSON
+
+__all__ = [
+    "DEFAULT_CRITICAL",
+    "CoverageConfig",
+    "CriticalGroup",
+    "added_lines",
+    "configure",
+    "line_ranges",
+    "run",
+]
+
+GATE = "coverage"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CriticalGroup:
+    """Files whose combined statement and branch coverage must reach `threshold` percent."""
+
+    name: str
+    globs: tuple[str, ...]
+    threshold: float
+
+
+DEFAULT_CRITICAL = (
+    CriticalGroup(name="auth", globs=("src/*/core/auth/*",), threshold=90),
+    CriticalGroup(name="core", globs=("src/*/core/*",), threshold=90),
+    CriticalGroup(
+        name="persistence", globs=("src/*/core/db.py", "src/*/*/repository.py"), threshold=90
+    ),
+    CriticalGroup(name="idempotency", globs=("src/*/core/idempotency.py",), threshold=90),
+)
+
+
+#: Environment variable naming the base revision of patch coverage (set by CI workflows).
+BASE_ENV = "GATES_BASE"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoverageConfig:
+    """`[tool.gates.coverage]`; `critical_declared` is False when the defaults apply."""
+
+    total: float = 85
+    patch: float = 80
+    base: str = "origin/main"
+    critical: tuple[CriticalGroup, ...] = DEFAULT_CRITICAL
+    critical_declared: bool = False
+
+
+def configure(table: Table) -> CoverageConfig:
+    """Validate `[tool.gates.coverage]` and its `critical` groups."""
+    default = CoverageConfig()
+    declared = table.has_table("critical")
+    critical = table.table("critical")
+    groups = tuple(_group(critical, name) for name in critical) if declared else None
+    critical.check_unknown()
+    return CoverageConfig(
+        total=table.number("total", default.total, minimum=0, maximum=100),
+        patch=table.number("patch", default.patch, minimum=0, maximum=100),
+        base=_base(table.string("base", default.base)),
+        critical=DEFAULT_CRITICAL if groups is None else groups,
+        critical_declared=declared,
+    )
+
+
+def _base(configured: str) -> str:
+    """CI knows the real base of a pull request: `$GATES_BASE` beats the configured branch."""
+    return os.environ.get(BASE_ENV, "").strip() or configured
+
+
+def _group(critical: Table, name: str) -> CriticalGroup:
+    table = critical.table(name)
+    globs = table.strings("globs", ())
+    if not globs:
+        raise table.error("globs", "is required: a non-empty list of path globs")
+    group = CriticalGroup(
+        name=name,
+        globs=globs,
+        threshold=table.number("threshold", 90, minimum=0, maximum=100),
+    )
+    table.check_unknown()
+    return group
+
+
+@dataclass(frozen=True, kw_only=True)
+class _File:
+    """One measured file of coverage.py's JSON report."""
+
+    path: str
+    executed: frozenset[int]
+    missing: frozenset[int]
+    partial: frozenset[int]
+    covered_units: int
+    units: int
+
+    @classmethod
+    def parse(cls, path: str, data: Mapping[str, Any]) -> _File:
+        summary = data.get("summary", {})
+        return cls(
+            path=path,
+            executed=frozenset(data.get("executed_lines", ())),
+            missing=frozenset(data.get("missing_lines", ())),
+            partial=frozenset(source for source, _ in data.get("missing_branches", ())),
+            covered_units=int(summary.get("covered_lines", 0))
+            + int(summary.get("covered_branches", 0)),
+            units=int(summary.get("num_statements", 0)) + int(summary.get("num_branches", 0)),
+        )
+
+    def gaps(self) -> str:
+        parts = []
+        if self.missing:
+            parts.append(f"missing lines {line_ranges(self.missing)}")
+        partial = self.partial - self.missing
+        if partial:
+            parts.append(f"partial branches at {line_ranges(partial)}")
+        return "; ".join(parts)
+
+
+@dataclass(kw_only=True)
+class _Decision:
+    metrics: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def run(*, config: CoverageConfig, project: Path, results: Path) -> GateResult:
+    """Judge the coverage data the tests gate wrote; report every threshold missed."""
+    data = _load(results / COVERAGE_JSON)
+    files = {
+        f.path: f
+        for f in (
+            _File.parse(_relative(project, name), entry)
+            for name, entry in data.get("files", {}).items()
+        )
+    }
+    decision = _Decision()
+    if not data.get("meta", {}).get("branch_coverage", False):
+        decision.notes.append("branch coverage was not measured (run the tests gate)")
+    _judge_total(config, data, decision)
+    for group in config.critical:
+        _judge_group(group, files, decision, declared=config.critical_declared)
+    _judge_patch(config, project, files, decision)
+    return GateResult(
+        gate=GATE,
+        status=Status.FAILED if decision.findings else Status.PASSED,
+        metrics=decision.metrics,
+        thresholds=decision.thresholds,
+        findings=tuple(decision.findings),
+        summary="; ".join(decision.notes),
+    )
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            message=f"no coverage data at {path}: run `gates tests` first "
+            "(`gates all` runs tests before coverage)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(message=f"{path} is not coverage.py JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        raise ConfigError(message=f"{path} is not coverage.py JSON (no `files`)")
+    return data
+
+
+def _relative(project: Path, name: str) -> str:
+    path = Path(name)
+    if path.is_absolute():
+        try:
+            return path.relative_to(project).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def _percent(covered: int, total: int) -> float:
+    return 100.0 * covered / total if total else 100.0
+
+
+def _judge_total(config: CoverageConfig, data: Mapping[str, Any], decision: _Decision) -> None:
+    totals = data.get("totals", {})
+    covered = int(totals.get("covered_lines", 0)) + int(totals.get("covered_branches", 0))
+    units = int(totals.get("num_statements", 0)) + int(totals.get("num_branches", 0))
+    total = _percent(covered, units)
+    decision.metrics["total"] = round(total, 2)
+    decision.thresholds["total"] = config.total
+    if total < config.total:
+        decision.findings.append(
+            Finding(
+                id="total",
+                message=f"total coverage {total:.2f}% is below the threshold {config.total:g}%",
+            )
+        )
+
+
+def _judge_group(
+    group: CriticalGroup, files: Mapping[str, _File], decision: _Decision, *, declared: bool
+) -> None:
+    matched = [
+        f for path, f in sorted(files.items()) if any(fnmatchcase(path, g) for g in group.globs)
+    ]
+    globs = ", ".join(group.globs)
+    if not matched:
+        if declared:
+            decision.findings.append(
+                Finding(
+                    id=f"critical-missing:{group.name}",
+                    message=f"critical group `{group.name}` matches no measured file ({globs}): "
+                    "fix its globs, or measure those files ([tool.coverage.run] source)",
+                )
+            )
+        else:
+            decision.notes.append(f"default critical group `{group.name}` matches no file")
+        return
+    covered = sum(f.covered_units for f in matched)
+    units = sum(f.units for f in matched)
+    percent = _percent(covered, units)
+    key = f"critical.{group.name}"
+    decision.metrics[key] = round(percent, 2)
+    decision.thresholds[key] = group.threshold
+    if percent >= group.threshold:
+        return
+    headline = (
+        f"critical group `{group.name}` covered {percent:.2f}%, below its threshold "
+        f"{group.threshold:g}%"
+    )
+    gaps = [f for f in matched if f.gaps()]
+    for f in gaps:
+        first = min(f.missing | f.partial)
+        decision.findings.append(
+            Finding(
+                id=f"critical:{group.name}",
+                message=f"{headline}: {f.path} {f.gaps()}",
+                path=f.path,
+                line=first,
+            )
+        )
+    if not gaps:
+        decision.findings.append(Finding(id=f"critical:{group.name}", message=headline))
+
+
+def _judge_patch(
+    config: CoverageConfig, project: Path, files: Mapping[str, _File], decision: _Decision
+) -> None:
+    added = _changed_since(config.base, project, decision, measured=files.keys())
+    if added is None:
+        return
+    changed: dict[str, tuple[set[int], set[int]]] = {}
+    for path, lines in added.items():
+        measured = files.get(path)
+        if measured is None:
+            continue
+        relevant = lines & (measured.executed | measured.missing)
+        if relevant:
+            changed[path] = (relevant, relevant & measured.missing)
+    total = sum(len(relevant) for relevant, _ in changed.values())
+    if not total:
+        decision.notes.append(
+            f"patch coverage skipped: no measured line changed since {config.base}"
+        )
+        return
+    uncovered = sum(len(missing) for _, missing in changed.values())
+    percent = _percent(total - uncovered, total)
+    decision.metrics["patch"] = round(percent, 2)
+    decision.thresholds["patch"] = config.patch
+    if percent >= config.patch:
+        return
+    headline = (
+        f"patch coverage {percent:.2f}% ({total - uncovered} of {total} changed lines) is "
+        f"below the threshold {config.patch:g}% against {config.base}"
+    )
+    decision.findings += [
+        Finding(
+            id="patch",
+            message=f"{headline}: {path} uncovered changed lines {line_ranges(missing)}",
+            path=path,
+            line=min(missing),
+        )
+        for path, (_, missing) in sorted(changed.items())
+        if missing
+    ]
+
+
+def _git(project: Path, *args: str) -> tuple[int, str]:
+    git = shutil.which("git")
+    if git is None:
+        return 127, ""
+    ran = run_tool(
+        [git, "-c", "core.quotepath=off", *args],
+        cwd=project,
+        gate=GATE,
+        label=f"git {args[0]}",
+        quiet=True,
+    )
+    return ran.returncode, ran.stdout
+
+
+def _changed_since(
+    base: str, project: Path, decision: _Decision, *, measured: Collection[str]
+) -> dict[str, set[int]] | None:
+    """Lines added since the merge base of `base` and HEAD, committed or not; None: skipped."""
+    progress(GATE, f"comparing with {base} for patch coverage")
+    code, _ = _git(project, "rev-parse", "--is-inside-work-tree")
+    if code != 0:
+        decision.notes.append("patch coverage skipped: not a git repository")
+        return None
+    code, _ = _git(project, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    if code != 0:
+        decision.notes.append(f"patch coverage skipped: base `{base}` does not exist here")
+        return None
+    code, merge_base = _git(project, "merge-base", base, "HEAD")
+    if code != 0:
+        decision.notes.append(f"patch coverage skipped: no merge base of `{base}` and HEAD")
+        return None
+    code, diff = _git(
+        project, "diff", "--no-color", "--no-ext-diff", "--unified=0", "--relative",
+        merge_base.strip(), "--",
+    )  # fmt: skip
+    if code != 0:
+        decision.notes.append("patch coverage skipped: git diff failed")
+        return None
+    added = added_lines(diff)
+    code, untracked = _git(project, "ls-files", "--others", "--exclude-standard")
+    for name in untracked.splitlines() if code == 0 else ():
+        path = project / name
+        if name in measured and path.is_file():
+            with path.open("rb") as handle:
+                added[name] = set(range(1, sum(1 for _ in handle) + 1))
+    return added
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def added_lines(diff: str) -> dict[str, set[int]]:
+    """The new-side line numbers each file gained in a `git diff --unified=0`."""
+    added: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            target = line[4:]
+            if target == "/dev/null":
+                current = None
+            else:
+                current = added.setdefault(target.removeprefix("b/"), set())
+            continue
+        match = _HUNK.match(line)
+        if match and current is not None:
+            start = int(match.group(1))
+            count = 1 if match.group(2) is None else int(match.group(2))
+            current.update(range(start, start + count))
+    return {path: lines for path, lines in added.items() if lines}
+
+
+def line_ranges(lines: Iterable[int]) -> str:
+    """Compact ranges, `12-14, 20`, of a set of line numbers."""
+    ordered = sorted(set(lines))
+    parts: list[str] = []
+    index = 0
+    while index < len(ordered):
+        start = end = ordered[index]
+        while index + 1 < len(ordered) and ordered[index + 1] == end + 1:
+            index += 1
+            end = ordered[index]
+        parts.append(str(start) if start == end else f"{start}-{end}")
+        index += 1
+    return ", ".join(parts)

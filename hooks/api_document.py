@@ -1,0 +1,71 @@
+"""After `copier update`: rewrite the committed API document from the merged code.
+
+A release can change what the service's API serves (auth routes, problem details, headers),
+while `api/openapi.json` belongs to the team (copier never renders it). This `_migrations`
+task regenerates it the way `make api-spec` does, after `hooks/relock.py`, so the update's
+pull request shows the API change and `gates api-compat` judges whether it breaks clients.
+Standard library only; it never fails the update: when it cannot write the document, it says
+why and what to run.
+
+    python hooks/api_document.py <package>
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+_CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
+
+
+def main(argv: list[str]) -> int:
+    """Regenerate `api/openapi.json` of the service in the current directory, if it has one."""
+    if len(argv) != 2:  # the script and the package
+        print("usage: api_document.py <package>", file=sys.stderr)
+        return 2
+    package = argv[1]
+    here = Path.cwd()
+    if not (here / "src" / package / "openapi.py").is_file():
+        return 0  # no REST API, so no OpenAPI document
+    unmerged = subprocess.run(
+        ["git", "diff", "--name-only", "--diff-filter=U"],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if unmerged or _CONFLICT.search((here / "pyproject.toml").read_text(encoding="utf-8")):
+        print(
+            "api-document: resolve the conflicts, then run `make api-spec` and commit "
+            "api/openapi.json.",
+            file=sys.stderr,
+        )
+        return 0
+    uv = shutil.which("uv")
+    if uv is None:
+        print("api-document: uv is not on PATH; run `make api-spec`.", file=sys.stderr)
+        return 0
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT"}}
+    written = subprocess.run(
+        [uv, "run", "--locked", "--quiet", "python", "-m", f"{package}.openapi"],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if written.returncode != 0:
+        print(
+            "api-document: could not write api/openapi.json; fix the cause, then run "
+            f"`make api-spec`:\n{written.stderr[-3000:]}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

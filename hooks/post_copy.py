@@ -1,0 +1,65 @@
+"""After `copier copy`: a git repository, a locked environment and the committed API document.
+
+Runs in the generated service's directory (copier's `_tasks`), with only the standard library.
+The first commit of a service must pass its own gates, and CI installs with `uv sync --locked`,
+so `uv.lock` and `api/openapi.json` are produced here rather than left for later.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+NEXT_STEPS = """
+{name} is ready. Next:
+  cd {path}
+  git add -A && git commit -m "Start {name} from paved"
+  make run    # serve on 127.0.0.1:8000 (PORT overrides; ADMIN_EMAIL/ADMIN_PASSWORD seed an admin)
+  make test   # the service's own tests
+  make gates  # every quality gate, as CI runs them
+"""
+
+
+def _say(message: str) -> None:
+    print(f"paved: {message}", file=sys.stderr, flush=True)
+
+
+def _inside_git_work_tree(path: Path) -> bool:
+    probe = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return probe.returncode == 0 and probe.stdout.strip() == "true"
+
+
+def main(argv: list[str]) -> int:
+    """Set up the service named `argv[1]` whose package is `argv[2]`; print the next steps."""
+    name, package = argv[1], argv[2]
+    here = Path.cwd()
+    if not _inside_git_work_tree(here):
+        _say("initialising a git repository (patch coverage and `copier update` need history)")
+        subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=here, check=True)
+    uv = shutil.which("uv")
+    if uv is None:
+        _say("uv is not installed: `pip install uv`, then run `uv sync && make api-spec` here")
+        return 1
+    # The service's own environment, whatever virtual environment copier itself runs in.
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    _say("locking and installing the environment (uv sync)")
+    subprocess.run([uv, "sync", "--quiet"], cwd=here, env=env, check=True)
+    _say("writing api/openapi.json (make api-spec)")
+    subprocess.run(
+        [uv, "run", "--frozen", "python", "-m", f"{package}.openapi"], cwd=here, env=env, check=True
+    )
+    print(NEXT_STEPS.format(name=name, path=here), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,71 @@
+"""After `copier update`: regenerate `uv.lock` from the merged `pyproject.toml`.
+
+The lock file is never part of the template (copier.yml `_exclude`), so copier never merges it
+line by line; this `_migrations` task re-resolves it instead with `uv lock`, which keeps every
+pin that still satisfies the merged requirements. Where the service already has an environment
+(`.venv`, a developer's checkout), it is synced to the new lock with the vendored gates
+rebuilt: `tools/gates` may change within one version, and uv would keep the old build. Standard
+library only. It never fails the update: when it cannot lock, it says why and what to run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+_CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
+#: The gates package every service vendors as `tools/gates` (a path dependency).
+VENDORED_GATES = "paved-gates"
+
+
+def main() -> int:
+    """Run `uv lock` in the service in the current directory, if it can succeed."""
+    here = Path.cwd()
+    pyproject = here / "pyproject.toml"
+    if not pyproject.is_file():
+        return 0
+    if _CONFLICT.search(pyproject.read_text(encoding="utf-8")):
+        print(
+            "relock: pyproject.toml has merge conflicts; resolve them, then run `uv lock`.",
+            file=sys.stderr,
+        )
+        return 0
+    uv = shutil.which("uv")
+    if uv is None:
+        print("relock: uv is not on PATH; run `uv lock` before committing.", file=sys.stderr)
+        return 0
+    # Copier may itself run inside another project's environment (`uv run copier ...`).
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT"}}
+    locked = subprocess.run(
+        [uv, "lock", "--quiet"], cwd=here, env=env, capture_output=True, text=True, check=False
+    )
+    if locked.returncode != 0:
+        print(
+            f"relock: `uv lock` failed; fix pyproject.toml and run it again:\n{locked.stderr}",
+            file=sys.stderr,
+        )
+        return 0
+    if (here / ".venv").is_dir():
+        synced = subprocess.run(
+            [uv, "sync", "--locked", "--quiet", "--reinstall-package", VENDORED_GATES],
+            cwd=here,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if synced.returncode != 0:
+            print(
+                "relock: could not sync .venv to the new lock; run "
+                f"`uv sync --reinstall-package {VENDORED_GATES}`:\n{synced.stderr[-3000:]}",
+                file=sys.stderr,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""FastAPI dependencies of the auth module: the auth service and the current user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from ..db import SessionDep
+from ..errors import UnauthorizedError
+from .domain import Principal
+from .service import AuthService
+
+__all__ = ["TOKEN_URL", "AuthServiceDep", "CurrentUser", "get_auth_service", "get_current_user"]
+
+TOKEN_URL = "/v1/auth/token"  # noqa: S105 - a path, not a secret
+
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_auth_service(request: Request) -> AuthService:
+    """Return the application's auth service."""
+    service: AuthService = request.app.state.auth
+    return service
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def get_current_user(
+    auth: AuthServiceDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(_bearer)],
+) -> Principal:
+    """Return the caller identified by the ``Authorization: Bearer`` access token.
+
+    Raises:
+        UnauthorizedError: No token, or a token that does not verify (401 problem).
+    """
+    if token is None:
+        raise UnauthorizedError("Authentication required: send an access token")
+    return await auth.principal(session=session, access_token=token)
+
+
+#: The signed-in user; declaring it on a route makes the route authenticated.
+CurrentUser = Annotated[Principal, Depends(get_current_user)]

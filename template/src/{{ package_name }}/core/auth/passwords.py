@@ -1,0 +1,40 @@
+"""Password hashing with argon2id; hashes made with older parameters are upgraded on login."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from argon2 import PasswordHasher as _Argon2Hasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+__all__ = ["PasswordHasher"]
+
+
+class PasswordHasher:
+    """Hash and verify passwords with argon2id (the library's RFC 9106 defaults)."""
+
+    def __init__(self, hasher: _Argon2Hasher | None = None) -> None:
+        self._hasher = hasher or _Argon2Hasher()
+
+    def hash(self, password: str) -> str:
+        """Return the encoded argon2id hash of ``password``, with its parameters and salt."""
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Whether ``password`` matches ``password_hash``."""
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self._hasher.hash("a password nobody has")
+
+    def verify_nobody(self, password: str) -> None:
+        """Spend the time of a verification when the user does not exist (no timing oracle)."""
+        self.verify(self._dummy_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether ``password_hash`` was made with other parameters than the current ones."""
+        return self._hasher.check_needs_rehash(password_hash)

@@ -1,0 +1,156 @@
+"""Sign-in, token refresh with rotation, and the first administrator."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db import utcnow
+from ..errors import UnauthorizedError
+from ..settings import CoreSettings
+from .domain import Principal
+from .models import RefreshTokenRecord, UserRecord
+from .passwords import PasswordHasher
+from .repository import RefreshTokenRepository, UserRepository
+from .tokens import AccessTokens
+
+__all__ = ["AuthService", "TokenPair"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenPair:
+    """What a successful sign-in or refresh returns."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _principal(user: UserRecord) -> Principal:
+    return Principal(id=user.id, email=user.email, is_admin=user.is_admin)
+
+
+class AuthService:
+    """Authentication use cases; every method runs in the caller's transaction."""
+
+    def __init__(
+        self, *, hasher: PasswordHasher, tokens: AccessTokens, refresh_ttl_seconds: int
+    ) -> None:
+        self.hasher = hasher
+        self.tokens = tokens
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+
+    @classmethod
+    def from_settings(cls, settings: CoreSettings) -> AuthService:
+        """Build the service from settings."""
+        return cls(
+            hasher=PasswordHasher(),
+            tokens=AccessTokens.from_settings(settings),
+            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        )
+
+    async def login(self, *, session: AsyncSession, email: str, password: str) -> TokenPair:
+        """Check the password and return new tokens; upgrade an outdated hash on the way.
+
+        Raises:
+            UnauthorizedError: Unknown email, wrong password or inactive user (one message).
+        """
+        users = UserRepository(session)
+        user = await users.get_by_email(email)
+        if user is None:
+            self.hasher.verify_nobody(password)
+            raise UnauthorizedError("Incorrect email or password")
+        if not self.hasher.verify(user.password_hash, password) or not user.is_active:
+            raise UnauthorizedError("Incorrect email or password")
+        if self.hasher.needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(password)
+            logger.info("password hash upgraded", extra={"user_id": user.id})
+        return await self._issue(session=session, user_id=user.id, family_id=str(uuid.uuid4()))
+
+    async def refresh(self, *, session: AsyncSession, refresh_token: str) -> TokenPair | None:
+        """Exchange a refresh token for new tokens; the old one stops working.
+
+        Presenting a refresh token twice revokes its whole family, since one of the two
+        callers has a stolen copy: then this returns ``None`` and the caller must commit the
+        revocation and refuse the request.
+
+        Raises:
+            UnauthorizedError: Unknown, expired, revoked or replayed token.
+        """
+        tokens = RefreshTokenRepository(session)
+        record = await tokens.get_by_hash(_hash_refresh_token(refresh_token))
+        now = utcnow()
+        if record is None or record.revoked_at is not None or record.expires_at <= now:
+            raise UnauthorizedError("The refresh token is not valid")
+        if not await tokens.mark_used(record.id, at=now):
+            await tokens.revoke_family(record.family_id, at=now)
+            logger.warning(
+                "refresh token replayed; family revoked", extra={"user_id": record.user_id}
+            )
+            return None
+        user = await UserRepository(session).get(record.user_id)
+        if user is None or not user.is_active:
+            raise UnauthorizedError("The refresh token is not valid")
+        return await self._issue(session=session, user_id=user.id, family_id=record.family_id)
+
+    async def principal(self, *, session: AsyncSession, access_token: str) -> Principal:
+        """Return the active user an access token belongs to.
+
+        Raises:
+            UnauthorizedError: Invalid token, or the user no longer exists or is inactive.
+        """
+        claims = self.tokens.verify(access_token)
+        user = await UserRepository(session).get(claims.subject)
+        if user is None or not user.is_active:
+            raise UnauthorizedError("The token's user is not active")
+        return _principal(user)
+
+    async def create_user(
+        self, *, session: AsyncSession, email: str, password: str, is_admin: bool = False
+    ) -> Principal:
+        """Create a user with a hashed password."""
+        user = UserRecord(
+            id=str(uuid.uuid4()),
+            email=email,
+            password_hash=self.hasher.hash(password),
+            is_active=True,
+            is_admin=is_admin,
+        )
+        return _principal(await UserRepository(session).add(user))
+
+    async def ensure_admin(self, *, session: AsyncSession, email: str, password: str) -> bool:
+        """Create the administrator ``email`` unless it exists; return whether it was created."""
+        if await UserRepository(session).get_by_email(email) is not None:
+            return False
+        await self.create_user(session=session, email=email, password=password, is_admin=True)
+        logger.info("administrator created")
+        return True
+
+    async def _issue(self, *, session: AsyncSession, user_id: str, family_id: str) -> TokenPair:
+        refresh_token = secrets.token_urlsafe(32)
+        await RefreshTokenRepository(session).add(
+            RefreshTokenRecord(
+                id=str(uuid.uuid4()),
+                user_id=user_id,
+                token_hash=_hash_refresh_token(refresh_token),
+                family_id=family_id,
+                expires_at=utcnow() + self._refresh_ttl,
+            )
+        )
+        return TokenPair(
+            access_token=self.tokens.issue(user_id),
+            refresh_token=refresh_token,
+            expires_in=self.tokens.ttl_seconds,
+        )

@@ -1,0 +1,134 @@
+"""Use cases of the items feature; every function is keyword-only and transport-agnostic."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ..core.db import utcnow
+from ..core.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from .domain import Item, ItemChanges
+from .errors import ItemNotFoundError, ItemVersionMismatchError
+from .repository import ItemRepository
+
+__all__ = [
+    "ItemPageResult",
+    "create_item",
+    "delete_item",
+    "get_item",
+    "list_items",
+    "update_item",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemPageResult:
+    """One page of items and the cursor of the next page (``None`` on the last page)."""
+
+    items: list[Item]
+    next_cursor: str | None
+
+
+async def create_item(
+    *, repository: ItemRepository, owner_id: str, name: str, description: str = ""
+) -> Item:
+    """Create an item owned by ``owner_id``."""
+    now = utcnow()
+    item = Item(
+        id=str(uuid.uuid4()),
+        owner_id=owner_id,
+        name=name,
+        description=description,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    await repository.add(item)
+    return item
+
+
+async def get_item(*, repository: ItemRepository, owner_id: str, item_id: str) -> Item:
+    """Return the owner's item.
+
+    Raises:
+        ItemNotFoundError: No such item, or it belongs to someone else.
+    """
+    item = await repository.get(owner_id=owner_id, item_id=item_id)
+    if item is None:
+        raise ItemNotFoundError(item_id)
+    return item
+
+
+def _decode_position(cursor: str) -> tuple[datetime, str]:
+    position = decode_cursor(cursor)
+    try:
+        return datetime.fromisoformat(position["created_at"]), str(position["id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidCursorError("The cursor is not valid") from exc
+
+
+async def list_items(
+    *, repository: ItemRepository, owner_id: str, limit: int, cursor: str | None = None
+) -> ItemPageResult:
+    """Return the owner's items, oldest first, one page at a time.
+
+    Raises:
+        InvalidCursorError: ``cursor`` is not one this service returned.
+    """
+    after = None if cursor is None else _decode_position(cursor)
+    items = await repository.list_page(owner_id=owner_id, after=after, limit=limit + 1)
+    if len(items) <= limit:
+        return ItemPageResult(items=items, next_cursor=None)
+    last = items[limit - 1]
+    next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "id": last.id})
+    return ItemPageResult(items=items[:limit], next_cursor=next_cursor)
+
+
+async def update_item(
+    *,
+    repository: ItemRepository,
+    owner_id: str,
+    item_id: str,
+    changes: ItemChanges,
+    expected_versions: AbstractSet[int] | None,
+) -> Item:
+    """Apply ``changes`` if the item is at one of ``expected_versions`` (``None``: any).
+
+    Raises:
+        ItemNotFoundError: No such item for this owner.
+        ItemVersionMismatchError: The item is at another version, or changed concurrently.
+    """
+    item = await get_item(repository=repository, owner_id=owner_id, item_id=item_id)
+    if expected_versions is not None and item.version not in expected_versions:
+        raise ItemVersionMismatchError(item_id)
+    updated = replace(
+        item,
+        name=item.name if changes.name is None else changes.name,
+        description=item.description if changes.description is None else changes.description,
+        version=item.version + 1,
+        updated_at=utcnow(),
+    )
+    if not await repository.update(updated, expected_version=item.version):
+        raise ItemVersionMismatchError(item_id)
+    return updated
+
+
+async def delete_item(
+    *,
+    repository: ItemRepository,
+    owner_id: str,
+    item_id: str,
+    expected_versions: AbstractSet[int] | None,
+) -> None:
+    """Delete the owner's item if it is at one of ``expected_versions`` (``None``: any).
+
+    Raises:
+        ItemNotFoundError: No such item for this owner.
+        ItemVersionMismatchError: The item is at another version.
+    """
+    item = await get_item(repository=repository, owner_id=owner_id, item_id=item_id)
+    if expected_versions is not None and item.version not in expected_versions:
+        raise ItemVersionMismatchError(item_id)
+    await repository.delete(owner_id=owner_id, item_id=item_id)

@@ -1,0 +1,1 @@
+"""Tests of the paved template, its gates and its tooling."""

@@ -1,0 +1,106 @@
+"""Render the template and drive rendered services: shared by this repo's tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+from copier import run_copy
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template"
+
+#: Markers of Jinja left unrendered in an output file.
+JINJA_MARKERS = ("{{", "}}", "{%", "%}", "{#", "#}")
+
+
+def render(dst: Path, answers: Mapping[str, object] | None = None, *, tasks: bool = True) -> Path:
+    """Render the working tree of this repo into `dst` with defaults plus `answers`.
+
+    With `tasks`, the post-copy task also runs (git init, `uv sync`, `api/openapi.json`), as
+    for a user; checks of the rendered files alone skip it.
+    """
+    run_copy(
+        str(ROOT),
+        dst,
+        data=dict(answers or {}),
+        defaults=True,
+        unsafe=True,
+        skip_tasks=not tasks,
+        vcs_ref="HEAD",  # copier folds uncommitted changes of a local HEAD into the render
+        quiet=True,
+    )
+    return dst
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    """Environment for commands run inside a rendered service, isolated from this repo's venv."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env.update(UV_PYTHON_DOWNLOADS="never", NO_COLOR="1", **extra)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    return env
+
+
+def run(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure, fail with the tail of its output so the cause is visible."""
+    proc = subprocess.run(
+        list(args),
+        cwd=cwd,
+        env=dict(env) if env is not None else service_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        output = (proc.stdout + proc.stderr)[-6000:]
+        raise AssertionError(f"{' '.join(args)} exited {proc.returncode} in {cwd}:\n{output}")
+    return proc
+
+
+def text_files(root: Path) -> list[Path]:
+    """Every rendered file that is text (the gates package's own files included)."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or {".git", ".venv"} & set(path.parts):
+            continue
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        files.append(path)
+    return files
+
+
+_QUESTIONS = [key for key in yaml.safe_load((ROOT / "copier.yml").read_text()) if key[0] != "_"]
+#: A template variable or tag left in an output file (`${{ }}` of workflows, `{{ $labels }}` of
+#: alert rules and Python's `{{` escapes are legitimate output, so only template names count).
+_LEFTOVER = re.compile(
+    r"\{\{-?\s*(_copier_\w+|" + "|".join(_QUESTIONS) + r")\b"
+    r"|\{%-?\s*(if|elif|else|endif|for|endfor|raw|endraw|set|include|macro)\b"
+)
+
+
+def unrendered(root: Path) -> list[str]:
+    """Everything in a rendered tree that Jinja should have consumed: leftovers, `.jinja` files,
+    and paths whose names still hold braces."""
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for path in text_files(root)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _LEFTOVER.search(line)
+    ]
+    found += [str(p.relative_to(root)) for p in root.rglob("*.jinja")]
+    found += [str(p.relative_to(root)) for p in root.rglob("*") if "{" in p.name or "}" in p.name]
+    return found

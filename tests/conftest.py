@@ -1,0 +1,63 @@
+"""Shared test setup: a git identity for the repositories tests create, tiny gate projects."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+# Rendered services and tiny gate projects are git repositories; CI machines have no identity.
+for _key, _value in {
+    "GIT_AUTHOR_NAME": "paved tests",
+    "GIT_AUTHOR_EMAIL": "tests@paved.invalid",
+    "GIT_COMMITTER_NAME": "paved tests",
+    "GIT_COMMITTER_EMAIL": "tests@paved.invalid",
+}.items():
+    os.environ.setdefault(_key, _value)
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+
+_TINY_PYPROJECT = """\
+[project]
+name = "pkg"
+version = "0"
+requires-python = ">=3.11"
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = ["E", "F", "I", "UP", "B"]
+
+[tool.mypy]
+mypy_path = "src"
+
+[tool.pytest.ini_options]
+pythonpath = ["src"]
+testpaths = ["tests"]
+
+[tool.coverage.run]
+source = ["src"]
+"""
+
+
+@pytest.fixture(scope="session")
+def gates_project() -> Callable[..., Path]:
+    """Write a tiny project for the gates: `src/pkg`, tests, and `[tool.gates]` from `gates`.
+
+    Call it as `gates_project(root, {"src/pkg/x.py": "..."}, gates="[tool.gates]\\n...")`.
+    """
+
+    def make(root: Path, files: Mapping[str, str], *, gates: str = "") -> Path:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "pyproject.toml").write_text(_TINY_PYPROJECT + "\n" + gates, encoding="utf-8")
+        for name, text in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return root
+
+    return make

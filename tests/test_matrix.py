@@ -1,0 +1,273 @@
+"""The option matrix: every offered combination renders clean; a pairwise cover runs its checks.
+
+Fast tier: every combination of the questions that offer more than one choice renders with no
+Jinja left, formats and lints clean, and generates exactly the parts its answers choose.
+Full tier (`-m ''`): a set of combinations in which every pair of option values appears at
+least once is generated as a user would, and passes mypy, its own tests and `gates all`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests._template import ROOT, render, run, service_env, unrendered
+from tests.osv_server import serve
+
+pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
+
+_CONFIG: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+#: ruff of this repo's venv, run on the rendered tree with the rendered configuration.
+_ROOT_ENV = dict(os.environ)
+
+
+def _choices(question: Mapping[str, Any]) -> list[Any]:
+    choices = question.get("choices", [])
+    values = list(choices.values()) if isinstance(choices, dict) else list(choices)
+    # A multi-select question varies one choice at a time: each value alone is an answer.
+    return [[value] for value in values] if question.get("multiselect") else values
+
+
+def option_factors() -> dict[str, list[Any]]:
+    """The questions of copier.yml that offer more than one choice, with their values."""
+    return {
+        key: _choices(question)
+        for key, question in _CONFIG.items()
+        if not key.startswith("_")
+        and isinstance(question, dict)
+        and question.get("when") is not False
+        and len(_choices(question)) > 1
+    }
+
+
+_Pair = tuple[int, int, int, int]  # (factor, value, later factor, value), all by index
+
+
+def _pair(f: int, v: int, g: int, w: int) -> _Pair:
+    return (f, v, g, w) if f < g else (g, w, f, v)
+
+
+def pairwise_cover(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Combinations in which every pair of values of two different factors appears at least once.
+
+    Greedy and deterministic: each row starts from the first pair not yet covered and gives
+    every other factor the value that covers the most uncovered pairs (the first on a tie).
+    With two factors this is every combination; with more it is far fewer than all of them.
+    With fewer than two factors there are no pairs: every value still appears once.
+    """
+    names = list(factors)
+    sizes = [len(factors[name]) for name in names]
+    if len(names) < 2:
+        return [
+            dict(zip(names, combo, strict=True)) for combo in itertools.product(*factors.values())
+        ]
+    uncovered = {
+        (f, v, g, w)
+        for f, g in itertools.combinations(range(len(names)), 2)
+        for v in range(sizes[f])
+        for w in range(sizes[g])
+    }
+    rows: list[dict[str, Any]] = []
+    while uncovered:
+        f, v, g, w = min(uncovered)
+        row = {f: v, g: w}
+        for factor in range(len(names)):
+            if factor not in row:
+                gains = [
+                    sum(
+                        _pair(other, chosen, factor, value) in uncovered
+                        for other, chosen in row.items()
+                    )
+                    for value in range(sizes[factor])
+                ]
+                row[factor] = gains.index(max(gains))
+        uncovered -= {_pair(f, row[f], g, row[g]) for f, g in itertools.combinations(row, 2)}
+        rows.append({name: factors[name][row[index]] for index, name in enumerate(names)})
+    return rows
+
+
+def _covered_pairs(rows: Sequence[Mapping[str, Any]]) -> set[tuple[str, str, str, str]]:
+    return {
+        (a, json.dumps(row[a]), b, json.dumps(row[b]))
+        for row in rows
+        for a, b in itertools.combinations(sorted(row), 2)
+    }
+
+
+def _all_pairs(factors: Mapping[str, Sequence[Any]]) -> set[tuple[str, str, str, str]]:
+    return {
+        (a, json.dumps(x), b, json.dumps(y))
+        for a, b in itertools.combinations(sorted(factors), 2)
+        for x in factors[a]
+        for y in factors[b]
+    }
+
+
+FACTORS = option_factors()
+DEFAULTS = {key: _CONFIG[key]["default"] for key in FACTORS}
+COMBINATIONS = [
+    dict(zip(FACTORS, combo, strict=True)) for combo in itertools.product(*FACTORS.values())
+]
+#: The default combination is generated and checked in full by tests/test_service.py.
+COVER = [row for row in pairwise_cover(FACTORS) if row != DEFAULTS]
+
+
+def _name(answers: Mapping[str, Any]) -> str:
+    return "-".join(
+        "+".join(value) if isinstance(value, list) else str(value) for value in answers.values()
+    )
+
+
+# The cover
+
+
+def test_the_matrix_varies_observability_and_deploy():
+    assert FACTORS["observability"] == ["otel", "prometheus", "logs"]
+    assert FACTORS["deploy"] == ["kubernetes", "compose", "none"]
+
+
+@pytest.mark.parametrize(
+    "factors",
+    [
+        FACTORS,
+        {"a": [1, 2, 3], "b": ["x", "y", "z"]},
+        {"a": [1, 2, 3], "b": ["x", "y"], "c": [True, False], "d": ["p", "q", "r", "s"]},
+        {"a": [["rest"], ["grpc"]], "b": [1, 2, 3], "c": ["u", "v", "w"], "d": [0, 1], "e": [0, 1]},
+    ],
+    ids=["options", "two-factors", "four-factors", "five-factors-multiselect"],
+)
+def test_pairwise_cover_contains_every_pair(factors: dict[str, list[Any]]):
+    cover = pairwise_cover(factors)
+
+    assert _covered_pairs(cover) >= _all_pairs(factors)
+    assert all(set(row) == set(factors) for row in cover)
+    assert all(row[key] in factors[key] for row in cover for key in row)
+    assert cover == pairwise_cover(factors), "the cover is deterministic"
+    everything = len(list(itertools.product(*factors.values())))
+    if len(factors) > 2:
+        assert len(cover) < everything, "a pairwise cover is smaller than the full product"
+    else:
+        assert len(cover) == everything
+
+
+def test_pairwise_cover_of_fewer_than_two_factors_lists_each_value():
+    assert pairwise_cover({"a": [1, 2, 3]}) == [{"a": 1}, {"a": 2}, {"a": 3}]
+    assert pairwise_cover({}) == [{}]
+
+
+def test_slow_tier_covers_every_pair_with_the_default_service():
+    assert _covered_pairs([*COVER, DEFAULTS]) >= _all_pairs(FACTORS)
+    assert DEFAULTS not in COVER
+
+
+# Every combination, rendered
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=_name)
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp(_name(request.param)), request.param, tasks=False)
+
+
+def _answers(service: Path) -> dict[str, Any]:
+    answers: dict[str, Any] = yaml.safe_load((service / ".copier-answers.yml").read_text())
+    return answers
+
+
+def test_no_unrendered_jinja(service: Path):
+    assert unrendered(service) == []
+
+
+def test_python_is_formatted_and_lint_clean(service: Path):
+    run(["ruff", "format", "--check", "--no-cache", "."], service, env=_ROOT_ENV)
+    run(["ruff", "check", "--no-cache", "."], service, env=_ROOT_ENV)
+
+
+def _code(service: Path) -> dict[str, str]:
+    """The dependency list and every source and test module, by path."""
+    paths = [service / "pyproject.toml", *sorted((service / "src").rglob("*.py"))]
+    paths += sorted((service / "tests").rglob("*.py"))
+    return {str(p.relative_to(service)): p.read_text(encoding="utf-8") for p in paths}
+
+
+def test_observability_generates_its_stack_and_nothing_more(service: Path):
+    observability = _answers(service)["observability"]
+    code = _code(service)
+    core = service / "src" / "my_service" / "core"
+    mentions = {
+        word: sorted(path for path, text in code.items() if word in text.lower())
+        for word in ("opentelemetry", "prometheus", "trace_id", "/metrics")
+    }
+
+    assert (core / "tracing.py").is_file() is (observability == "otel")
+    assert (core / "metrics.py").is_file() is (observability != "logs")
+    assert (service / "ops").is_dir() is (observability != "logs")
+    assert (core / "access_log.py").is_file()
+    if observability == "otel":
+        assert "pyproject.toml" in mentions["opentelemetry"]
+        assert "pyproject.toml" in mentions["prometheus"]
+    else:
+        assert mentions["opentelemetry"] == []
+        assert [p for p in mentions["trace_id"] if p.startswith("src/")] == []
+        assert "OTEL_" not in (service / "README.md").read_text(encoding="utf-8")
+    if observability == "prometheus":
+        assert "pyproject.toml" in mentions["prometheus"]
+    if observability == "logs":
+        assert mentions["prometheus"] == []
+        assert [p for p in mentions["/metrics"] if p.startswith("src/")] == []
+
+
+def test_deploy_generates_its_files_and_nothing_more(service: Path):
+    deploy = _answers(service)["deploy"]
+    container = {
+        path: (service / path).is_file() for path in ("Dockerfile", ".dockerignore", "compose.yaml")
+    }
+
+    assert container == dict.fromkeys(container, deploy != "none")
+    assert (service / "deploy").exists() is (deploy == "kubernetes")
+    assert (service / "deploy" / "kubernetes" / "kustomization.yaml").is_file() is (
+        deploy == "kubernetes"
+    )
+    if deploy != "kubernetes":
+        readme = (service / "README.md").read_text(encoding="utf-8")
+        adr = (service / "docs" / "adr" / "0001-service-choices.md").read_text(encoding="utf-8")
+        assert "deploy/kubernetes" not in readme + adr
+
+
+# A pairwise cover, generated and checked as a team would
+
+RESULT_KEYS = {"gate", "status", "metrics", "thresholds", "findings", "duration_s", "gates_version"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", COVER, ids=_name)
+def test_service_passes_types_tests_and_gates(answers: dict[str, Any], tmp_path: Path):
+    root = render(tmp_path / "my-service", answers)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-q", "-m", "Start my-service from paved"], root)
+    assert (root / "uv.lock").is_file()
+    assert "/v1/items" in json.loads((root / "api" / "openapi.json").read_text())["paths"]
+
+    run(["uv", "run", "--frozen", "mypy", "--strict"], root)
+    summary = run(["make", "test"], root).stdout.strip().splitlines()[-1]
+    assert " passed" in summary
+    assert "failed" not in summary
+    # The deps gate asks a local OSV service over the PyPA advisory snapshot, as air-gapped.
+    with serve() as osv:
+        proc = run(["make", "gates"], root, env=service_env(GATES_OSV_URL=osv.url), check=False)
+
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    enabled = re.search(r"^enabled = (\[.*\])$", pyproject, flags=re.MULTILINE)
+    assert enabled is not None
+    for gate in json.loads(enabled.group(1)):
+        result = json.loads((root / "gate-results" / f"{gate}.json").read_text())
+        assert result.keys() >= RESULT_KEYS
+        assert result["status"] == "passed", gate

@@ -1,0 +1,81 @@
+"""Questions of copier.yml: defaults, validators, and that a bad answer writes nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
+
+
+def test_defaults_render_the_default_service(copie):
+    result = copie.copy()
+
+    assert result.exit_code == 0, result.exception
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert answers["service_name"] == "my-service"
+    assert answers["package_name"] == "my_service"
+    assert answers["api"] == ["rest"]
+    assert (answers["database"], answers["cache"], answers["auth"]) == (
+        "sqlite",
+        "none",
+        "jwt",
+    )
+    assert (answers["observability"], answers["deploy"]) == ("otel", "kubernetes")
+    assert (answers["coverage_total"], answers["coverage_critical"]) == (85, 90)
+
+
+def test_package_name_defaults_from_service_name(copie):
+    result = copie.copy(extra_answers={"service_name": "orders-api"})
+
+    assert result.exit_code == 0, result.exception
+    assert (result.project_dir / "src" / "orders_api").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (
+            {"service_name": "Orders"},
+            r"service_name must be 3-40 characters of lowercase",
+        ),
+        ({"service_name": "orders-"}, r"service_name must .* not ending with a hyphen"),
+        ({"service_name": "x"}, r"service_name must be 3-40 characters"),
+        ({"service_name": "9lives"}, r"starting with a letter"),
+        (
+            {"package_name": "orders-api"},
+            r"package_name must be a lowercase Python identifier",
+        ),
+        (
+            {"package_name": "2fast"},
+            r"package_name must be a lowercase Python identifier",
+        ),
+        ({"package_name": "class"}, r"package_name must not be a Python keyword"),
+        ({"package_name": "tests"}, r"name the service layout reserves"),
+        ({"service_name": "off"}, r"service_name must not read as a YAML boolean"),
+        ({"owner": "Team A"}, r"owner must be a Backstage entity name"),
+        ({"owner": "1234"}, r"owner must not be only digits"),
+        ({"api": []}, r"api needs at least one API style"),
+        ({"api": ["soap"]}, r"Invalid choice for 'api': 'soap'"),
+        ({"database": "oracle"}, r"Invalid choice for 'database': 'oracle'"),
+        ({"coverage_total": 49}, r"coverage_total must be between 50 and 100"),
+        ({"coverage_total": 101}, r"coverage_total must be between 50 and 100"),
+        (
+            {"coverage_critical": 80},
+            r"coverage_critical must be between coverage_total \(85\)",
+        ),
+    ],
+)
+def test_bad_answer_names_question_and_rule_and_writes_nothing(copie, answers, message):
+    result = copie.copy(extra_answers=answers)
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ValueError)
+    question = next(iter(answers))
+    assert f"'{question}'" in str(result.exception)
+    assert re.search(message, str(result.exception))
+    written = [p for p in Path(copie.test_dir).rglob("*") if p.is_file()]
+    assert written == []

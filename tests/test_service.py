@@ -1,0 +1,147 @@
+"""The default service, generated and used as a team would: sync, lint, types, tests, gates, run.
+
+Full tier (`-m ''`): each test drives real toolchains in a freshly generated service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests._template import render, run, service_env
+from tests.osv_server import serve
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning"),
+]
+
+RESULT_KEYS = {"gate", "status", "metrics", "thresholds", "findings", "duration_s", "gates_version"}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = render(tmp_path_factory.mktemp("svc") / "my-service")
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-q", "-m", "Start my-service from paved"], root)
+    return root
+
+
+def test_copy_leaves_a_repository_with_lock_and_api_document(service: Path):
+    assert (service / "uv.lock").is_file()
+    document = json.loads((service / "api" / "openapi.json").read_text())
+    assert "/v1/items" in document["paths"]
+    assert run(["git", "status", "--porcelain"], service).stdout == ""
+
+
+def test_format_lint_and_types_pass_with_no_change(service: Path):
+    run(["uv", "run", "--frozen", "ruff", "format", "--check", "."], service)
+    run(["uv", "run", "--frozen", "ruff", "check", "."], service)
+    run(["uv", "run", "--frozen", "mypy", "--strict"], service)
+
+
+def test_make_test_runs_the_services_own_suite(service: Path):
+    proc = run(["make", "test"], service)
+
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert " passed" in summary
+    assert "failed" not in summary
+    for tier in ("unit", "integration", "e2e"):
+        assert list((service / "tests" / tier).glob("test_*.py")), f"no {tier} tests"
+
+
+ALL_GATES = ("lint", "tests", "coverage", "migrations", "deps", "flake", "api-compat")
+
+
+def test_gates_all_passes_and_writes_results(service: Path):
+    # The deps gate asks a local OSV service over the PyPA advisory snapshot, as air-gapped.
+    with serve() as osv:
+        proc = run(["make", "gates"], service, env=service_env(GATES_OSV_URL=osv.url), check=False)
+
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    results = service / "gate-results"
+    for gate in ALL_GATES:
+        result = json.loads((results / f"{gate}.json").read_text())
+        assert result.keys() >= RESULT_KEYS
+        assert result["status"] == "passed"
+        assert all(isinstance(v, int | float) for v in result["metrics"].values())
+        assert (results / f"{gate}.md").is_file()
+    assert "Passed" in proc.stderr + proc.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def running(service: Path) -> Iterator[str]:
+    """`make run` with no server anywhere, as the README's quick start does."""
+    port = _free_port()
+    env = service_env(
+        PORT=str(port), ADMIN_EMAIL="admin@example.com", ADMIN_PASSWORD="quick-start-pass-1"
+    )
+    proc = subprocess.Popen(
+        ["make", "run"],
+        cwd=service,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{base}/healthz", proc)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _wait_for(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"make run exited {proc.returncode}:\n{proc.stdout.read()}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+def test_make_run_serves_the_quick_start(running: str):
+    with httpx.Client(base_url=running, timeout=10) as http:
+        assert http.get("/readyz").status_code == 200
+        assert "http_requests_total" in http.get("/metrics").text
+        spec = http.get("/openapi.json").json()
+        flows = [s.get("flows", {}) for s in spec["components"]["securitySchemes"].values()]
+        assert any("password" in f and f["password"]["tokenUrl"] for f in flows)
+
+        anonymous = http.get("/v1/items")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"].startswith("application/problem+json")
+
+        token = http.post(
+            "/v1/auth/token",
+            data={"username": "admin@example.com", "password": "quick-start-pass-1"},
+        )
+        assert token.status_code == 200, token.text
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        created = http.post("/v1/items", json={"name": "first"}, headers=auth)
+        assert created.status_code == 201, created.text
+        fetched = http.get(created.headers["location"], headers=auth)
+        assert fetched.status_code == 200
+        assert fetched.headers["etag"] == created.headers["etag"]
