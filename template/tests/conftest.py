@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from alembic import command
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from .support import ADMIN_EMAIL, ADMIN_PASSWORD, alembic_config, build_test_app, login
+from .support import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    Serve,
+    alembic_config,
+    build_test_app,
+    login,
+    serve_on,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,10 +60,23 @@ def app(database_url: str) -> FastAPI:
     return build_test_app(database_url)
 
 
+@pytest.fixture(scope="session")
+def portal() -> Iterator[BlockingPortal]:
+    """The event loop thread that serves every test client of the run."""
+    with start_blocking_portal("asyncio") as blocking_portal:
+        yield blocking_portal
+
+
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def serve(portal: BlockingPortal) -> Serve:
+    """``with serve(app) as client``: a test client for ``app``, with its lifespan running."""
+    return partial(serve_on, portal)
+
+
+@pytest.fixture
+def client(app: FastAPI, serve: Serve) -> Iterator[TestClient]:
     """An HTTP client for ``app``, with its lifespan running."""
-    with TestClient(app) as test_client:
+    with serve(app) as test_client:
         yield test_client
 
 
