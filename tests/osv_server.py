@@ -201,6 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # pip-audit queries packages concurrently; on a busy machine the default backlog of 5
+    # overflows and clients see connections closed without a response.
+    request_queue_size = 128
 
     def __init__(self, store: AdvisoryStore) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
