@@ -119,7 +119,7 @@ def test_model_change_without_a_migration_fails_on_the_server(project: Path):
 
     assert main(["migrations"]) == 1
 
-    (finding,) = _result(project)["findings"]  # type: ignore[misc]
+    (finding,) = _result(project)["findings"]
     assert finding["id"] == "models-out-of-sync"
     assert "price" in finding["message"]
 
@@ -131,7 +131,7 @@ def test_a_failing_round_trip_still_drops_the_scratch_database(project: Path, di
 
     assert main(["migrations"]) == 1
 
-    (finding,) = _result(project)["findings"]  # type: ignore[misc]
+    (finding,) = _result(project)["findings"]
     assert finding["id"] == "upgrade-head-again-failed"
     assert _scratch_databases(dialect) <= before
 
