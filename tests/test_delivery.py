@@ -165,7 +165,9 @@ def test_telemetry_settings_follow_observability(service: Service) -> None:
             for rule in m["spec"].get("egress", [])
             for port in rule["ports"]
         }
-        assert egress == ({53, 4317, 4318} if tracing else {53})
+        database_port = {"sqlite": set(), "postgresql": {5432}, "mysql": {3306}}
+        expected = {53} | ({4317, 4318} if tracing else set())
+        assert egress == expected | database_port[service.answers["database"]]
         pod = service.only("Deployment")["spec"]["template"]["metadata"]
         scrape = pod.get("annotations", {}).get("prometheus.io/scrape")
         assert scrape == ("true" if metrics else None)
