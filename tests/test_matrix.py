@@ -132,6 +132,7 @@ def _name(answers: Mapping[str, Any]) -> str:
 def test_the_matrix_varies_observability_and_deploy():
     assert FACTORS["observability"] == ["otel", "prometheus", "logs"]
     assert FACTORS["deploy"] == ["kubernetes", "compose", "none"]
+    assert FACTORS["database"] == ["sqlite", "postgresql", "mysql"]
 
 
 @pytest.mark.parametrize(
@@ -222,6 +223,43 @@ def test_observability_generates_its_stack_and_nothing_more(service: Path):
     if observability == "logs":
         assert mentions["prometheus"] == []
         assert [p for p in mentions["/metrics"] if p.startswith("src/")] == []
+
+
+#: What each database generates: its async driver, as named in code, URLs and dependencies.
+DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
+
+
+def test_database_generates_its_driver_and_nothing_of_the_others(service: Path):
+    database = _answers(service)["database"]
+    code = _code(service)
+    code.update(
+        (str(p.relative_to(service)), p.read_text(encoding="utf-8"))
+        for p in [*service.glob("*.y*ml"), *(service / ".github" / "workflows").glob("*.yml")]
+    )
+    # The SQLite service's own tests name a server URL once, to show a helper ignores it.
+    mentions = {
+        driver: sorted(
+            path
+            for path, text in code.items()
+            if driver in text
+            and not (database == "sqlite" and path == "tests/integration/test_database.py")
+        )
+        for driver in DRIVERS.values()
+    }
+    test_server = service / "tests" / "server_database.py"
+    workflow = (service / ".github" / "workflows" / "gates.yml").read_text(encoding="utf-8")
+
+    assert f'"{DRIVERS[database]}>=' in code["pyproject.toml"]
+    assert f"+{DRIVERS[database]}://" in code["src/my_service/settings.py"]
+    for other in set(DRIVERS) - {database}:
+        assert mentions[DRIVERS[other]] == [], other
+    assert test_server.is_file() is (database != "sqlite")
+    assert ("TEST_DATABASE_URL" in workflow) is (database != "sqlite")
+    assert ("image: postgres:" in workflow) is (database == "postgresql")
+    assert ("image: mariadb:" in workflow) is (database == "mysql")
+    if (service / "compose.yaml").is_file():
+        services = yaml.safe_load((service / "compose.yaml").read_text())["services"]
+        assert ("db" in services) is (database != "sqlite")
 
 
 def test_deploy_generates_its_files_and_nothing_more(service: Path):

@@ -7,12 +7,14 @@ migrate), `downgrade base`, `upgrade head` again.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ._config import Table
 from ._proc import ToolRun, python_module, run_tool
 from ._result import Finding, GateResult, Status
+from ._scratch_database import displayed, scratch_database
 
 __all__ = ["MigrationsConfig", "configure", "run"]
 
@@ -27,8 +29,11 @@ class MigrationsConfig:
     config: str = "alembic.ini"
     #: Environment variable the project's migrations read their database URL from.
     url_env: str = "DATABASE_URL"
-    #: Scratch database; `{results}` is replaced by the results directory.
+    #: Scratch database; `{results}` is replaced by the results directory. A server URL names
+    #: the server, on which the gate creates (and then drops) a database of its own.
     scratch_url: str = "sqlite+aiosqlite:///{results}/migrations-scratch.db"
+    #: Environment variable that, when set, overrides `scratch_url` (CI points it elsewhere).
+    scratch_url_env: str = ""
 
 
 def configure(table: Table) -> MigrationsConfig:
@@ -38,15 +43,30 @@ def configure(table: Table) -> MigrationsConfig:
         config=table.string("config", defaults.config),
         url_env=table.string("url-env", defaults.url_env),
         scratch_url=table.string("scratch-url", defaults.scratch_url),
+        scratch_url_env=table.string("scratch-url-env", defaults.scratch_url_env),
     )
 
 
 def run(*, config: MigrationsConfig, project: Path, results: Path) -> GateResult:
     """Run the round trip and the sync check on a fresh scratch database."""
-    url = config.scratch_url.replace("{results}", str(results.resolve()))
-    scratch = _sqlite_file(url)
-    if scratch is not None:
-        scratch.unlink(missing_ok=True)
+    configured = os.environ.get(config.scratch_url_env or "") or config.scratch_url
+    url = configured.replace("{results}", str(results.resolve()))
+    with scratch_database(url, key="tool.gates.migrations.scratch-url") as scratch_url:
+        findings, metrics = _check(config=config, project=project, url=scratch_url)
+    return GateResult(
+        gate=_GATE,
+        status=Status.FAILED if findings else Status.PASSED,
+        metrics=metrics,
+        thresholds={"heads": 1.0, "in_sync": 1.0, "round_trip": 1.0},
+        findings=tuple(findings),
+        summary=f"scratch database: `{displayed(scratch_url)}`",
+    )
+
+
+def _check(
+    *, config: MigrationsConfig, project: Path, url: str
+) -> tuple[list[Finding], dict[str, float]]:
+    """The findings and metrics of the history, sync and round-trip checks on `url`."""
     alembic = [*python_module("alembic"), "-c", config.config]
 
     def step(label: str, *args: str) -> ToolRun:
@@ -89,28 +109,12 @@ def run(*, config: MigrationsConfig, project: Path, results: Path) -> GateResult
             )
             break  # later steps would only repeat this failure
 
-    if scratch is not None:
-        scratch.unlink(missing_ok=True)
-    return GateResult(
-        gate=_GATE,
-        status=Status.FAILED if findings else Status.PASSED,
-        metrics={
-            "heads": float(head_count),
-            "in_sync": float(in_sync),
-            "round_trip": float(round_trip_ok),
-        },
-        thresholds={"heads": 1.0, "in_sync": 1.0, "round_trip": 1.0},
-        findings=tuple(findings),
-        summary=f"scratch database: `{url}`",
-    )
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file behind a SQLite URL (removed before and after the run), else None."""
-    prefix, sep, path = url.partition(":///")
-    if sep and prefix.split("+")[0] == "sqlite" and path and path != ":memory:":
-        return Path(path)
-    return None
+    metrics = {
+        "heads": float(head_count),
+        "in_sync": float(in_sync),
+        "round_trip": float(round_trip_ok),
+    }
+    return findings, metrics
 
 
 def _heads_finding(heads: ToolRun, count: int) -> Finding:
