@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import pkgutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +29,7 @@ __all__ = [
     "Database",
     "SessionDep",
     "UTCDateTime",
+    "after_commit",
     "ensure_sqlite_directory",
     "get_session",
     "import_models",
@@ -43,6 +44,7 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+_AFTER_COMMIT = "after_commit"
 
 
 class Base(DeclarativeBase):
@@ -142,9 +144,24 @@ def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Yield a session inside a transaction: committed on success, rolled back on error."""
-    async with get_database(request).sessions() as session, session.begin():
-        yield session
+    """Yield a session inside a transaction: committed on success, rolled back on error.
+
+    Callbacks registered with ``after_commit`` run once the transaction has committed.
+    """
+    async with get_database(request).sessions() as session:
+        async with session.begin():
+            yield session
+        for callback in session.info.pop(_AFTER_COMMIT, []):
+            await callback()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` after ``session``'s transaction commits (never if it rolls back).
+
+    For effects that must not be seen before the data is, such as invalidating a cache:
+    done before the commit, a concurrent read could cache the old data again.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 #: A session in a transaction that commits before the response is sent.
