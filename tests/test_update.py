@@ -204,7 +204,7 @@ _WORKFLOWS = ROOT / "template" / ".github" / "workflows"
 
 def test_the_update_workflow_has_least_privilege_and_pinned_actions():
     workflow = yaml.safe_load((_WORKFLOWS / "template-update.yml").read_text(encoding="utf-8"))
-    gates = (_WORKFLOWS / "gates.yml").read_text(encoding="utf-8")
+    gates = (_WORKFLOWS / "gates.yml.jinja").read_text(encoding="utf-8")
 
     assert workflow["permissions"] == {}
     assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML reads `on` as True
