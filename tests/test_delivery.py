@@ -92,6 +92,8 @@ VARIANTS = {
     "logs-none": {"observability": "logs", "deploy": "none"},
     "postgresql": {"database": "postgresql"},
     "mysql-compose-logs": {"database": "mysql", "deploy": "compose", "observability": "logs"},
+    "redis": {"cache": "redis"},
+    "redis-logs-compose": {"cache": "redis", "observability": "logs", "deploy": "compose"},
 }
 
 
@@ -114,6 +116,10 @@ def _has_metrics(answers: dict[str, Any]) -> bool:
 
 def _has_tracing(answers: dict[str, Any]) -> bool:
     return bool(answers["observability"] == "otel")
+
+
+def _has_redis(answers: dict[str, Any]) -> bool:
+    return bool(answers["cache"] == "redis")
 
 
 # Checks of optional files run where the answers generate them; whether they are generated
@@ -166,8 +172,9 @@ def test_telemetry_settings_follow_observability(service: Service) -> None:
             for port in rule["ports"]
         }
         database_port = {"sqlite": set(), "postgresql": {5432}, "mysql": {3306}}
+        redis = {6379} if _has_redis(service.answers) else set()
         expected = {53} | ({4317, 4318} if tracing else set())
-        assert egress == expected | database_port[service.answers["database"]]
+        assert egress == expected | database_port[service.answers["database"]] | redis
         pod = service.only("Deployment")["spec"]["template"]["metadata"]
         scrape = pod.get("annotations", {}).get("prometheus.io/scrape")
         assert scrape == ("true" if metrics else None)
@@ -537,6 +544,30 @@ def test_compose_runs_the_image_for_local_development(service: Service) -> None:
             depends = compose["services"][name]["depends_on"]
             assert depends["db"] == {"condition": "service_healthy"}, name
         assert "@db:" in app["environment"]["DATABASE_URL"]
+
+
+def test_redis_runs_wherever_the_service_needs_it(service: Service) -> None:
+    redis = _has_redis(service.answers)
+    jobs = _gates_workflow(service)["jobs"]
+    for name in ("tests", "flake"):
+        container = jobs[name].get("services", {}).get("redis")
+        assert (container is not None) is redis, name
+        if container:
+            assert re.search(r"^redis:[\w.-]+@sha256:[0-9a-f]{64}$", container["image"])
+    if _has_container(service.answers):
+        compose = service.yaml("compose.yaml")["services"]
+        assert ("redis" in compose) is redis
+        if redis:
+            assert compose["app"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+            assert compose["app"]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+            assert "ports" not in compose["redis"], "Redis stays off the host's network"
+    if _has_kubernetes(service.answers):
+        for container in _containers(_pod_spec(service)):
+            env = {e["name"]: e for e in container.get("env", [])}
+            assert ("REDIS_URL" in env) is redis
+            if redis:
+                assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"]["key"] == "REDIS_URL"
+        assert "REDIS_URL" not in service.only("ConfigMap")["data"]
 
 
 # CI and local hooks

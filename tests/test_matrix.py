@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,10 @@ def test_the_matrix_varies_observability_and_deploy():
     assert FACTORS["observability"] == ["otel", "prometheus", "logs"]
     assert FACTORS["deploy"] == ["kubernetes", "compose", "none"]
     assert FACTORS["database"] == ["sqlite", "postgresql", "mysql"]
+
+
+def test_the_matrix_varies_the_cache():
+    assert FACTORS["cache"] == ["none", "redis"]
 
 
 @pytest.mark.parametrize(
@@ -260,6 +265,40 @@ def test_database_generates_its_driver_and_nothing_of_the_others(service: Path):
     if (service / "compose.yaml").is_file():
         services = yaml.safe_load((service / "compose.yaml").read_text())["services"]
         assert ("db" in services) is (database != "sqlite")
+
+
+_IMPORTS_REDIS = re.compile(r"^\s*(from|import) redis\b", flags=re.MULTILINE)
+
+
+def test_cache_generates_redis_and_nothing_more(service: Path):
+    answers = _answers(service)
+    redis = answers["cache"] == "redis"
+    code = _code(service)
+    core = service / "src" / "my_service" / "core"
+    pyproject = tomllib.loads(code["pyproject.toml"])
+    dependencies = [re.split(r"[<>=\[ ]", d)[0] for d in pyproject["project"]["dependencies"]]
+    importers = sorted(path for path, text in code.items() if _IMPORTS_REDIS.search(text))
+    workflow = yaml.safe_load((service / ".github" / "workflows" / "gates.yml").read_text())
+
+    assert ("redis" in dependencies) is redis
+    assert (core / "redis_store.py").is_file() is redis
+    assert (core / "read_cache.py").is_file(), "both choices serve reads through a read cache"
+    assert bool(importers) is redis
+    assert all(p.startswith(("src/my_service/core/", "tests/")) for p in importers)
+    for job in ("tests", "flake"):
+        services = workflow["jobs"][job].get("services", {})
+        assert ("redis" in services) is redis, job
+    assert "redis" not in workflow["jobs"]["gate"].get("services", {}), "only test jobs need it"
+    if (service / "compose.yaml").is_file():
+        compose = yaml.safe_load((service / "compose.yaml").read_text())
+        assert ("redis" in compose["services"]) is redis
+        assert ("REDIS_URL" in compose["services"]["app"]["environment"]) is redis
+    if (service / "deploy").is_dir():
+        deployment = (service / "deploy" / "kubernetes" / "deployment.yaml").read_text()
+        assert ("key: REDIS_URL" in deployment) is redis
+    settings = (core / "settings.py").read_text(encoding="utf-8")
+    assert ("redis_url" in settings) is redis
+    assert "read_cache_ttl_seconds" in settings
 
 
 def test_deploy_generates_its_files_and_nothing_more(service: Path):

@@ -62,6 +62,7 @@ def test_package_name_defaults_from_service_name(copie):
         ({"api": ["soap"]}, r"Invalid choice for 'api': 'soap'"),
         ({"database": "oracle"}, r"Invalid choice for 'database': 'oracle'"),
         ({"database": "none"}, r"Invalid choice for 'database': 'none'"),  # not offered yet
+        ({"cache": "memcached"}, r"Invalid choice for 'cache': 'memcached'"),
         ({"coverage_total": 49}, r"coverage_total must be between 50 and 100"),
         ({"coverage_total": 101}, r"coverage_total must be between 50 and 100"),
         (

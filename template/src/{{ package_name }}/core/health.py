@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from .db import get_database
 from .problems import ProblemResponse, problem_body
 
 __all__ = ["HealthStatus", "health_router"]
@@ -36,16 +36,22 @@ async def liveness() -> HealthStatus:
     response_model=HealthStatus,
 )
 async def readiness(request: Request) -> HealthStatus | ProblemResponse:
-    """Answer 200 when the database answers ``SELECT 1`` in time, else a 503 problem."""
-    try:
-        await get_database(request).ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        logger.warning("readiness check failed: %s", type(exc).__name__)
-        body = problem_body(
-            status=503,
-            detail="The database is not available",
-            code="dependency_unavailable",
-            instance=request.url.path,
-        )
-        return ProblemResponse(body, status_code=503)
+    """Answer 200 when every dependency answers in time, else a 503 problem naming it.
+
+    The checks are ``app.state.readiness_checks``: the database's ``SELECT 1``, and the
+    other servers the service depends on.
+    """
+    checks: dict[str, Callable[[], Awaitable[None]]] = request.app.state.readiness_checks
+    for name, check in checks.items():
+        try:
+            await check()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            body = problem_body(
+                status=503,
+                detail=f"The {name} is not available",
+                code="dependency_unavailable",
+                instance=request.url.path,
+            )
+            return ProblemResponse(body, status_code=503)
     return HealthStatus(status="ok")

@@ -68,7 +68,11 @@ class IdempotencyStore(Protocol):
     """Where keys, request fingerprints and responses are kept (in process, Redis...)."""
 
     async def begin(self, key: str, fingerprint: str, *, ttl_seconds: float) -> BeginResult:
-        """Claim ``key`` for a request with ``fingerprint``, or report why not."""
+        """Claim ``key`` for a request with ``fingerprint``, or report why not.
+
+        Raises:
+            ConnectionError: The store cannot be reached (the request answers 503).
+        """
         ...
 
     async def complete(self, key: str, response: StoredResponse) -> None:
@@ -199,9 +203,20 @@ class IdempotencyMiddleware:
         if body is None:  # the client went away before sending its body
             return
         scoped_key = f"{subject}\0{scope['method']}\0{scope['path']}\0{key}"
-        result = await self.store.begin(
-            scoped_key, _fingerprint(scope, body), ttl_seconds=self.ttl_seconds
-        )
+        try:
+            result = await self.store.begin(
+                scoped_key, _fingerprint(scope, body), ttl_seconds=self.ttl_seconds
+            )
+        except ConnectionError:  # a shared store is down: running could duplicate the request
+            await self._problem(
+                scope,
+                receive,
+                send,
+                503,
+                "Idempotency keys cannot be checked right now; retry shortly",
+                "dependency_unavailable",
+            )
+            return
         if result.outcome is BeginOutcome.MISMATCH:
             await self._problem(
                 scope,

@@ -7,17 +7,19 @@ it, since deleting a stale representation loses no one's edit.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from ..core.auth import CurrentUser
-from ..core.db import SessionDep
+from ..core.db import SessionDep, after_commit
 from ..core.etag import if_match_versions, if_none_match_hit, version_etag
 from ..core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam
+from ..core.read_cache import ReadCacheDep
 from . import service
 from .domain import Item, ItemChanges
-from .repository import ItemRepository, SqlItemRepository
+from .repository import CachedItemRepository, ItemRepository, SqlItemRepository
 from .schemas import ItemCreate, ItemPage, ItemPublic, ItemUpdate
 
 __all__ = ["router"]
@@ -25,9 +27,11 @@ __all__ = ["router"]
 router = APIRouter(prefix="/items", tags=["items"])
 
 
-def get_repository(session: SessionDep) -> ItemRepository:
-    """Return the items repository bound to the request's transaction."""
-    return SqlItemRepository(session)
+def get_repository(session: SessionDep, cache: ReadCacheDep) -> ItemRepository:
+    """Return the items repository bound to the request's transaction, behind the read cache."""
+    return CachedItemRepository(
+        SqlItemRepository(session), cache=cache, after_commit=partial(after_commit, session)
+    )
 
 
 RepositoryDep = Annotated[ItemRepository, Depends(get_repository)]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core.read_cache import ReadCache
 from .domain import Item
 from .models import ItemRecord
 
-__all__ = ["ItemRepository", "SqlItemRepository"]
+__all__ = ["CachedItemRepository", "ItemRepository", "SqlItemRepository"]
 
 
 class ItemRepository(Protocol):
@@ -123,3 +127,100 @@ class SqlItemRepository:
             delete(ItemRecord).where(ItemRecord.id == item_id, ItemRecord.owner_id == owner_id)
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+def _encode(items: list[Item]) -> bytes:
+    return json.dumps([asdict(item) for item in items], default=datetime.isoformat).encode()
+
+
+def _decode(value: bytes) -> list[Item]:
+    fields: list[dict[str, Any]] = json.loads(value)
+    return [
+        Item(
+            **{
+                **item,
+                "created_at": datetime.fromisoformat(item["created_at"]),
+                "updated_at": datetime.fromisoformat(item["updated_at"]),
+            }
+        )
+        for item in fields
+    ]
+
+
+class CachedItemRepository:
+    """Reads from the read cache first, writes to ``inner``; every write invalidates.
+
+    Each owner's items are one cache namespace: a write invalidates all of the owner's
+    cached reads (items and pages) once it commits, through ``after_commit``. After its
+    first write this repository reads through to ``inner`` and caches nothing, since its
+    transaction then holds data that is not committed yet.
+    """
+
+    def __init__(
+        self,
+        inner: ItemRepository,
+        *,
+        cache: ReadCache,
+        after_commit: Callable[[Callable[[], Awaitable[None]]], None],
+    ) -> None:
+        self._inner = inner
+        self._cache = cache
+        self._after_commit = after_commit
+        self._wrote = False
+
+    async def _cached(
+        self, owner_id: str, key: str, load: Callable[[], Awaitable[list[Item]]]
+    ) -> list[Item]:
+        if self._wrote:
+            return await load()
+        namespace = f"items:{owner_id}"
+        lookup = await self._cache.get(namespace, key)
+        if lookup.value is not None:
+            return _decode(lookup.value)
+        items = await load()
+        await self._cache.set(namespace, key, _encode(items), generation=lookup.generation)
+        return items
+
+    def _written(self, owner_id: str) -> None:
+        self._wrote = True
+
+        async def invalidate() -> None:
+            await self._cache.invalidate(f"items:{owner_id}")
+
+        self._after_commit(invalidate)
+
+    async def add(self, item: Item) -> None:
+        """Insert a new item."""
+        self._written(item.owner_id)
+        await self._inner.add(item)
+
+    async def get(self, *, owner_id: str, item_id: str) -> Item | None:
+        """Return the owner's item, if any; a miss is cached too, until the owner's next write."""
+
+        async def load() -> list[Item]:
+            item = await self._inner.get(owner_id=owner_id, item_id=item_id)
+            return [] if item is None else [item]
+
+        items = await self._cached(owner_id, f"item:{item_id}", load)
+        return items[0] if items else None
+
+    async def list_page(
+        self, *, owner_id: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Item]:
+        """Return one page of the owner's items."""
+        position = "start" if after is None else f"{after[0].isoformat()}/{after[1]}"
+
+        async def load() -> list[Item]:
+            return await self._inner.list_page(owner_id=owner_id, after=after, limit=limit)
+
+        return await self._cached(owner_id, f"page:{position}:{limit}", load)
+
+    async def update(self, item: Item, *, expected_version: int) -> bool:
+        """Store ``item`` if the stored version is ``expected_version``."""
+        self._written(item.owner_id)
+        return await self._inner.update(item, expected_version=expected_version)
+
+    async def delete(self, *, owner_id: str, item_id: str) -> bool:
+        """Delete the owner's item; return whether it existed."""
+        self._written(owner_id)
+        return await self._inner.delete(owner_id=owner_id, item_id=item_id)
