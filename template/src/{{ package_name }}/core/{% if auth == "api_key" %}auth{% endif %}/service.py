@@ -141,13 +141,22 @@ class ApiKeyService:
     async def ensure_admin(self, *, session: AsyncSession, key: str) -> bool:
         """Store the administrator's key unless its id exists; return whether it was stored.
 
+        A key is never replaced from the environment: to change the administrator's key, give
+        the new one a new id (and revoke the old one through the API).
+
         Raises:
             ValueError: ``key`` is not in the key format.
         """
         parsed = parse_key(key)
         if parsed is None:
             raise ValueError("ADMIN_API_KEY must look like sk_<id>_<secret of 32+ characters>")
-        if await ApiKeyRepository(session).get(parsed.key_id) is not None:
+        existing = await ApiKeyRepository(session).get(parsed.key_id)
+        if existing is not None:
+            if not matches(parsed.key, existing.key_hash):
+                logger.warning(
+                    "ADMIN_API_KEY names an existing key with another secret; it is not replaced",
+                    extra={"key_id": parsed.key_id},
+                )
             return False
         await ApiKeyRepository(session).add(
             _record(
