@@ -140,6 +140,10 @@ def test_the_matrix_varies_the_cache():
     assert FACTORS["cache"] == ["none", "redis"]
 
 
+def test_the_matrix_varies_auth():
+    assert FACTORS["auth"] == ["jwt", "api_key", "none"]
+
+
 @pytest.mark.parametrize(
     "factors",
     [
@@ -316,6 +320,50 @@ def test_deploy_generates_its_files_and_nothing_more(service: Path):
         readme = (service / "README.md").read_text(encoding="utf-8")
         adr = (service / "docs" / "adr" / "0001-service-choices.md").read_text(encoding="utf-8")
         assert "deploy/kubernetes" not in readme + adr
+
+
+def _operations_docs(service: Path) -> str:
+    """What an operator reads: README, ADR, container and deployment files, runbooks."""
+    paths = [service / "README.md", *sorted((service / "docs").rglob("*.md"))]
+    paths += [
+        service / name for name in ("Dockerfile", "compose.yaml") if (service / name).is_file()
+    ]
+    paths += sorted((service / "deploy").rglob("*")) + sorted((service / "ops").rglob("*.md"))
+    return "\n".join(p.read_text(encoding="utf-8") for p in paths if p.is_file())
+
+
+def test_auth_generates_its_mechanism_and_nothing_more(service: Path):
+    auth = _answers(service)["auth"]
+    code = _code(service)
+    auth_dir = service / "src" / "my_service" / "core" / "auth"
+    dependencies = code["pyproject.toml"].split("[project.scripts]")[0]
+    migration = (service / "migrations" / "versions" / "0001_initial.py").read_text()
+    docs = _operations_docs(service)
+    mentions = {
+        word: sorted(path for path, text in code.items() if word in text)
+        for word in ("argon2", "import jwt", "X-API-Key", "core.auth")
+    }
+
+    assert auth_dir.is_dir() is (auth != "none")
+    for module in ("tokens.py", "passwords.py"):
+        assert (auth_dir / module).is_file() is (auth == "jwt")
+    assert (auth_dir / "keys.py").is_file() is (auth == "api_key")
+    for package in ("argon2-cffi", "pyjwt", "python-multipart"):
+        assert (f'"{package}>=' in dependencies) is (auth == "jwt"), package
+    assert ('"users"' in migration) is (auth == "jwt")
+    assert ('"api_keys"' in migration) is (auth == "api_key")
+    assert ("JWT_SECRET" in docs) is (auth == "jwt")
+    assert ("ADMIN_API_KEY" in docs) is (auth == "api_key")
+    if auth != "jwt":
+        assert mentions["argon2"] == mentions["import jwt"] == []
+        assert "/v1/auth/token" not in docs
+    if auth != "api_key":
+        assert mentions["X-API-Key"] == []
+    if auth == "none":
+        assert mentions["core.auth"] == []
+        assert not (service / "tests" / "integration" / "test_auth_api.py").exists()
+    access_tests = (service / "tests" / "integration" / "test_access_control.py").read_text()
+    assert ("no_route_declares_security" in access_tests) is (auth == "none")
 
 
 # A pairwise cover, generated and checked as a team would

@@ -5,7 +5,8 @@ and its response is stored; a retry with the same key and body replays that resp
 ``Idempotent-Replayed: true``; the same key with another body is a 422 problem; a retry while
 the first is still running is a 409 problem. Keys are scoped to the caller (the token's
 subject) and to the method and path, and expire after a TTL. Server errors are not stored,
-so a request that failed with a 5xx can be retried.
+so a request that failed with a 5xx can be retried; nor are ``Cache-Control: no-store``
+responses, which carry secrets (a new API key) that must not outlive the response.
 """
 
 from __future__ import annotations
@@ -154,7 +155,9 @@ class IdempotencyMiddleware:
         ttl_seconds: How long a key is remembered.
         principal: Returns the caller's identity from the ``Authorization`` header, or
             ``None`` when the request is not authenticated (then the key is ignored and the
-            application answers 401 as usual).
+            application answers 401 as usual). Without it (a service with no
+            authentication), keys are scoped by client address.
+        credential_header: The header ``principal`` reads, if not ``Authorization``.
     """
 
     def __init__(
@@ -163,12 +166,21 @@ class IdempotencyMiddleware:
         *,
         store: IdempotencyStore,
         ttl_seconds: float,
-        principal: Callable[[str | None], str | None],
+        principal: Callable[[str | None], str | None] | None = None,
+        credential_header: str = "Authorization",
     ) -> None:
         self.app = app
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.principal = principal
+        self.credential_header = credential_header.lower().encode("latin-1")
+
+    def _subject(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        if self.principal is None:
+            client = scope.get("client")
+            return f"address:{client[0] if client else 'unknown'}"
+        credential = headers.get(self.credential_header)
+        return self.principal(credential.decode("latin-1") if credential else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request once per key; replay or refuse retries."""
@@ -177,8 +189,7 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in _METHODS or raw_key is None:
             await self.app(scope, receive, send)
             return
-        authorization = headers.get(b"authorization")
-        subject = self.principal(authorization.decode("latin-1") if authorization else None)
+        subject = self._subject(scope, headers)
         if subject is None:
             await self.app(scope, receive, send)
             return
@@ -271,6 +282,9 @@ class IdempotencyMiddleware:
             await self.store.release(key)
             raise
         if status == 0 or status >= 500:  # noqa: PLR2004 - server errors may be retried
+            await self.store.release(key)
+            return
+        if (b"cache-control", b"no-store") in response_headers:
             await self.store.release(key)
             return
         await self.store.complete(
