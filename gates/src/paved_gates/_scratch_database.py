@@ -53,7 +53,7 @@ def scratch_database(url: str, *, key: str) -> Iterator[str]:
         raise ConfigError(
             key=key, message=f"no scratch databases on {backend!r}: use SQLite, PostgreSQL or MySQL"
         )
-    name = f"migrations_scratch_{uuid.uuid4().hex}"
+    name = scratch_name()
     create, drop = (statement.format(name=name) for statement in _STATEMENTS[backend])
     try:
         _execute(url, create)
@@ -63,6 +63,11 @@ def scratch_database(url: str, *, key: str) -> Iterator[str]:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         _execute(url, drop)
+
+
+def scratch_name() -> str:
+    """A database name no other run picks: gates may run in parallel against one server."""
+    return f"migrations_scratch_{uuid.uuid4().hex}"
 
 
 def displayed(url: str) -> str:
