@@ -576,7 +576,9 @@ def test_update_from_a_release_keeps_team_edits_and_enforces_standards(
     tiers = tier_matchers(load_tiers())
     owned = [p for p in team if tiers["seeded"](p) or not any(m(p) for m in tiers.values())]
     for path in owned:
-        if path != "uv.lock":  # re-resolved, checked below
+        # uv.lock is re-resolved and api/openapi.json rewritten from the merged code (the
+        # service's own test then proves it current): both checked below.
+        if path not in {"uv.lock", "api/openapi.json"}:
             assert (service / path).read_bytes() == team[path], path
     pyproject = (service / "pyproject.toml").read_text()
     assert f'"{TEAM_DEPENDENCY}"' in pyproject
