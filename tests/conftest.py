@@ -20,6 +20,16 @@ for _key, _value in {
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a module's tests on one xdist worker (they share module-scoped renders), unless
+    they name their own group: under `--dist loadgroup` the option matrix spreads its
+    combinations over the workers."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 _TINY_PYPROJECT = """\
 [project]
 name = "pkg"

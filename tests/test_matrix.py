@@ -1,25 +1,29 @@
 """The option matrix: every offered combination renders clean; a pairwise cover runs its checks.
 
-Fast tier: every combination of the questions that offer more than one choice renders with no
-Jinja left, formats and lints clean, and generates exactly the parts its answers choose.
-Full tier (`-m ''`): a set of combinations in which every pair of option values appears at
-least once is generated as a user would, and passes mypy, its own tests and `gates all`.
+Every combination of the questions that offer more than one choice (each non-empty subset of a
+multi-select), less those the validators refuse, renders with no Jinja left, formats and lints
+clean, and generates exactly the parts its answers choose. The fast tier renders the pairwise
+cover; the full tier (`-m ''`) renders every combination, and generates the cover as a user
+would: mypy, its own tests and `gates all`.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from jinja2 import Environment, Template
 
+from tests._fast_render import render_from, snapshot
 from tests._template import ROOT, render, run, service_env, unrendered
 from tests.osv_server import serve
 
@@ -30,95 +34,154 @@ _CONFIG: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encodin
 _ROOT_ENV = dict(os.environ)
 
 
-def _choices(question: Mapping[str, Any]) -> list[Any]:
+def _values(question: Mapping[str, Any]) -> list[Any]:
     choices = question.get("choices", [])
-    values = list(choices.values()) if isinstance(choices, dict) else list(choices)
-    # A multi-select question varies one choice at a time: each value alone is an answer.
+    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+
+
+def _answers(question: Mapping[str, Any]) -> list[Any]:
+    """Every answer a question takes: a value, or each non-empty subset of a multi-select."""
+    values = _values(question)
+    if not question.get("multiselect"):
+        return values
+    sizes = range(1, len(values) + 1)
+    return [list(subset) for size in sizes for subset in itertools.combinations(values, size)]
+
+
+def _cover_values(question: Mapping[str, Any]) -> list[Any]:
+    """A multi-select's values, each alone: a pair of option values holds a value, not a set."""
+    values = _values(question)
     return [[value] for value in values] if question.get("multiselect") else values
 
 
-def option_factors() -> dict[str, list[Any]]:
-    """The questions of copier.yml that offer more than one choice, with their values."""
+def _varied(answers: Callable[[Mapping[str, Any]], list[Any]]) -> dict[str, list[Any]]:
     return {
-        key: _choices(question)
+        key: answers(question)
         for key, question in _CONFIG.items()
         if not key.startswith("_")
         and isinstance(question, dict)
         and question.get("when") is not False
-        and len(_choices(question)) > 1
+        and len(_values(question)) > 1
     }
 
 
-_Pair = tuple[int, int, int, int]  # (factor, value, later factor, value), all by index
+def option_factors() -> dict[str, list[Any]]:
+    """The questions of copier.yml that offer more than one choice, with their values."""
+    return _varied(_cover_values)
 
 
-def _pair(f: int, v: int, g: int, w: int) -> _Pair:
-    return (f, v, g, w) if f < g else (g, w, f, v)
+#: Renders copier.yml's defaults and validators: plain text, not HTML.
+_JINJA = Environment(keep_trailing_newline=True)  # noqa: S701
 
 
-def pairwise_cover(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Combinations in which every pair of values of two different factors appears at least once.
+@functools.cache
+def _template(source: str) -> Template:
+    return _JINJA.from_string(source)
 
-    Greedy and deterministic: each row starts from the first pair not yet covered and gives
-    every other factor the value that covers the most uncovered pairs (the first on a tie).
-    With two factors this is every combination; with more it is far fewer than all of them.
-    With fewer than two factors there are no pairs: every value still appears once.
+
+def refusal(answers: Mapping[str, Any]) -> str:
+    """What copier.yml's validators say to `answers` (others at their defaults); "" if nothing.
+
+    Only the varied questions' validators are read; they need no filters of copier's own.
     """
-    names = list(factors)
-    sizes = [len(factors[name]) for name in names]
-    if len(names) < 2:
-        return [
-            dict(zip(names, combo, strict=True)) for combo in itertools.product(*factors.values())
-        ]
-    uncovered = {
-        (f, v, g, w)
-        for f, g in itertools.combinations(range(len(names)), 2)
-        for v in range(sizes[f])
-        for w in range(sizes[g])
-    }
-    rows: list[dict[str, Any]] = []
-    while uncovered:
-        f, v, g, w = min(uncovered)
-        row = {f: v, g: w}
-        for factor in range(len(names)):
-            if factor not in row:
-                gains = [
-                    sum(
-                        _pair(other, chosen, factor, value) in uncovered
-                        for other, chosen in row.items()
-                    )
-                    for value in range(sizes[factor])
-                ]
-                row[factor] = gains.index(max(gains))
-        uncovered -= {_pair(f, row[f], g, row[g]) for f, g in itertools.combinations(row, 2)}
-        rows.append({name: factors[name][row[index]] for index, name in enumerate(names)})
-    return rows
+    context: dict[str, Any] = {}
+    for key, question in _CONFIG.items():
+        if key.startswith("_") or not isinstance(question, dict):
+            continue
+        default = question.get("default")
+        if isinstance(default, str):
+            default = _template(default).render(context)
+        context[key] = answers.get(key, default)
+    messages = (
+        _template(_CONFIG[key].get("validator", "")).render(context).strip()
+        for key in option_factors()
+    )
+    return next((message for message in messages if message), "")
 
 
-def _covered_pairs(rows: Sequence[Mapping[str, Any]]) -> set[tuple[str, str, str, str]]:
+@functools.cache
+def _refused(answers: str) -> bool:
+    return refusal(json.loads(answers)) != ""
+
+
+def offered(answers: Mapping[str, Any]) -> bool:
+    """Whether copier.yml's validators accept `answers`."""
+    return not _refused(json.dumps(answers, sort_keys=True))
+
+
+_Pair = tuple[str, str, str, str]  # (factor, value, later factor, value); values as JSON
+
+
+def _pairs(row: Mapping[str, Any]) -> set[_Pair]:
     return {
         (a, json.dumps(row[a]), b, json.dumps(row[b]))
-        for row in rows
         for a, b in itertools.combinations(sorted(row), 2)
     }
 
 
-def _all_pairs(factors: Mapping[str, Sequence[Any]]) -> set[tuple[str, str, str, str]]:
+def pairwise_cover(
+    factors: Mapping[str, Sequence[Any]],
+    allowed: Callable[[Mapping[str, Any]], bool] = lambda row: True,
+) -> list[dict[str, Any]]:
+    """Allowed combinations in which every pair of values of two factors that some allowed
+    combination holds appears at least once.
+
+    Greedy and deterministic: each row is the allowed combination that holds the first pair
+    not yet covered and covers the most uncovered pairs (the first in product order on a tie).
+    With two factors this is every allowed combination; with more, far fewer. With fewer than
+    two factors there are no pairs: every allowed value still appears once.
+    """
+    candidates = [
+        row
+        for row in (
+            dict(zip(factors, combo, strict=True)) for combo in itertools.product(*factors.values())
+        )
+        if allowed(row)
+    ]
+    if len(factors) < 2:
+        return candidates
+    uncovered = set().union(*map(_pairs, candidates))
+    rows: list[dict[str, Any]] = []
+    while uncovered:
+        first = min(uncovered)
+        best = max(
+            (row for row in candidates if first in _pairs(row)),
+            key=lambda row: len(_pairs(row) & uncovered),
+        )
+        uncovered -= _pairs(best)
+        rows.append(best)
+    return rows
+
+
+def _all_pairs(
+    factors: Mapping[str, Sequence[Any]],
+    allowed: Callable[[Mapping[str, Any]], bool] = lambda pair: True,
+) -> set[_Pair]:
     return {
         (a, json.dumps(x), b, json.dumps(y))
         for a, b in itertools.combinations(sorted(factors), 2)
         for x in factors[a]
         for y in factors[b]
+        if allowed({a: x, b: y})
     }
 
 
+def _covered_pairs(rows: Sequence[Mapping[str, Any]]) -> set[_Pair]:
+    return set().union(*map(_pairs, rows))
+
+
 FACTORS = option_factors()
+ANSWERS = _varied(_answers)
 DEFAULTS = {key: _CONFIG[key]["default"] for key in FACTORS}
-COMBINATIONS = [
-    dict(zip(FACTORS, combo, strict=True)) for combo in itertools.product(*FACTORS.values())
-]
+PRODUCT = [dict(zip(ANSWERS, combo, strict=True)) for combo in itertools.product(*ANSWERS.values())]
+COMBINATIONS = [answers for answers in PRODUCT if offered(answers)]
+REFUSED = [answers for answers in PRODUCT if not offered(answers)]
+#: Every API style in one service, beside the cover's one style at a time.
+EVERY_STYLE = {**DEFAULTS, "api": _answers(_CONFIG["api"])[-1]}
 #: The default combination is generated and checked in full by tests/test_service.py.
-COVER = [row for row in pairwise_cover(FACTORS) if row != DEFAULTS]
+COVER = [row for row in pairwise_cover(FACTORS, offered) if row != DEFAULTS]
+if EVERY_STYLE not in [DEFAULTS, *COVER]:
+    COVER.append(EVERY_STYLE)
 
 
 def _name(answers: Mapping[str, Any]) -> str:
@@ -168,25 +231,88 @@ def test_pairwise_cover_contains_every_pair(factors: dict[str, list[Any]]):
         assert len(cover) == everything
 
 
+def test_pairwise_cover_keeps_to_allowed_combinations():
+    factors = {"a": [1, 2, 3], "b": ["x", "y"], "c": ["u", "v", "w"]}
+
+    def allowed(row: Mapping[str, Any]) -> bool:
+        return not (row.get("a") == 3 and row.get("b") == "x")
+
+    cover = pairwise_cover(factors, allowed)
+
+    assert all(allowed(row) for row in cover)
+    assert _covered_pairs(cover) >= _all_pairs(factors, allowed)
+    assert ("a", "3", "b", '"x"') not in _covered_pairs(cover)
+
+
 def test_pairwise_cover_of_fewer_than_two_factors_lists_each_value():
     assert pairwise_cover({"a": [1, 2, 3]}) == [{"a": 1}, {"a": 2}, {"a": 3}]
     assert pairwise_cover({}) == [{}]
 
 
-def test_slow_tier_covers_every_pair_with_the_default_service():
-    assert _covered_pairs([*COVER, DEFAULTS]) >= _all_pairs(FACTORS)
+def test_slow_tier_covers_every_offered_pair_with_the_default_service():
+    offered_rows = pairwise_cover(FACTORS, offered)  # every offered pair, by construction
+    offered_pairs = _covered_pairs(
+        [
+            row
+            for row in (
+                dict(zip(FACTORS, c, strict=True)) for c in itertools.product(*FACTORS.values())
+            )
+            if offered(row)
+        ]
+    )
+
+    assert _covered_pairs([*COVER, DEFAULTS]) >= offered_pairs
+    assert _covered_pairs(offered_rows) == offered_pairs
     assert DEFAULTS not in COVER
+    assert EVERY_STYLE in [DEFAULTS, *COVER], "one service serves every API style at once"
+
+
+def test_a_multiselect_is_answered_by_every_non_empty_subset():
+    styles = _values(_CONFIG["api"])
+
+    assert _answers(_CONFIG["api"])[: len(styles)] == [[style] for style in styles]
+    assert _answers(_CONFIG["api"])[-1] == styles
+    assert len(_answers(_CONFIG["api"])) == 2 ** len(styles) - 1
+
+
+def test_refusals_are_copier_s_own(tmp_path: Path, template_snapshot: Path):
+    """The matrix leaves out exactly what copier refuses: one of each refusal, rendered."""
+    assert refusal(DEFAULTS) == ""
+    examples = {refusal(answers): answers for answers in reversed(REFUSED)}
+    for n, (message, answers) in enumerate(examples.items()):
+        with pytest.raises(ValueError, match=re.escape(message.split("\n")[0])):
+            render_from(template_snapshot, tmp_path / str(n), answers)
+        assert not (tmp_path / str(n)).exists() or not any((tmp_path / str(n)).iterdir())
 
 
 # Every combination, rendered
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=_name)
-def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render(tmp_path_factory.mktemp(_name(request.param)), request.param, tasks=False)
+@pytest.fixture(scope="session")
+def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot(tmp_path_factory.mktemp("template"))
 
 
-def _answers(service: Path) -> dict[str, Any]:
+def _rendered(answers: dict[str, Any]) -> Any:  # a pytest.param (ParameterSet is not public)
+    """A combination, in its own xdist group (its checks share a render); the fast tier
+    renders the cover's combinations only."""
+    marks = [pytest.mark.xdist_group(_name(answers))]
+    if answers not in [DEFAULTS, *COVER]:
+        marks.append(pytest.mark.slow)
+    return pytest.param(answers, marks=marks, id=_name(answers))
+
+
+@pytest.fixture(scope="module", params=[_rendered(answers) for answers in COMBINATIONS])
+def service(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    template_snapshot: Path,
+) -> Path:
+    dst = tmp_path_factory.mktemp(_name(request.param))
+    return render_from(template_snapshot, dst, request.param)
+
+
+def _answers_of(service: Path) -> dict[str, Any]:
     answers: dict[str, Any] = yaml.safe_load((service / ".copier-answers.yml").read_text())
     return answers
 
@@ -208,7 +334,7 @@ def _code(service: Path) -> dict[str, str]:
 
 
 def test_observability_generates_its_stack_and_nothing_more(service: Path):
-    observability = _answers(service)["observability"]
+    observability = _answers_of(service)["observability"]
     code = _code(service)
     core = service / "src" / "my_service" / "core"
     mentions = {
@@ -239,7 +365,7 @@ DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "aiomysql"}
 
 
 def test_database_generates_its_driver_and_nothing_of_the_others(service: Path):
-    database = _answers(service)["database"]
+    database = _answers_of(service)["database"]
     code = _code(service)
     code.update(
         (str(p.relative_to(service)), p.read_text(encoding="utf-8"))
@@ -275,7 +401,7 @@ _IMPORTS_REDIS = re.compile(r"^\s*(from|import) redis\b", flags=re.MULTILINE)
 
 
 def test_cache_generates_redis_and_nothing_more(service: Path):
-    answers = _answers(service)
+    answers = _answers_of(service)
     redis = answers["cache"] == "redis"
     code = _code(service)
     core = service / "src" / "my_service" / "core"
@@ -306,7 +432,7 @@ def test_cache_generates_redis_and_nothing_more(service: Path):
 
 
 def test_deploy_generates_its_files_and_nothing_more(service: Path):
-    deploy = _answers(service)["deploy"]
+    deploy = _answers_of(service)["deploy"]
     container = {
         path: (service / path).is_file() for path in ("Dockerfile", ".dockerignore", "compose.yaml")
     }
@@ -333,7 +459,7 @@ def _operations_docs(service: Path) -> str:
 
 
 def test_auth_generates_its_mechanism_and_nothing_more(service: Path):
-    auth = _answers(service)["auth"]
+    auth = _answers_of(service)["auth"]
     code = _code(service)
     auth_dir = service / "src" / "my_service" / "core" / "auth"
     dependencies = code["pyproject.toml"].split("[project.scripts]")[0]
@@ -372,7 +498,13 @@ RESULT_KEYS = {"gate", "status", "metrics", "thresholds", "findings", "duration_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("answers", COVER, ids=_name)
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param(a, marks=pytest.mark.xdist_group(f"service-{_name(a)}"), id=_name(a))
+        for a in COVER
+    ],
+)
 def test_service_passes_types_tests_and_gates(answers: dict[str, Any], tmp_path: Path):
     root = render(tmp_path / "my-service", answers)
     run(["git", "add", "-A"], root)
