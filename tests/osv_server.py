@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -18,8 +19,12 @@ from packaging.version import InvalidVersion, Version
 
 __all__ = ["ADVISORY_DB", "AdvisoryStore", "OsvServer", "serve"]
 
-#: The PyPA advisory database snapshot kept beside the repository (`<repo>/../shared`).
-ADVISORY_DB = Path(__file__).resolve().parents[2] / "shared" / "data" / "pypa-advisory-db"
+#: The PyPA advisory database snapshot: `PAVED_ADVISORY_DB`, or the one kept beside the
+#: repository (`<repo>/../shared`).
+ADVISORY_DB = Path(
+    os.environ.get("PAVED_ADVISORY_DB")
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "pypa-advisory-db"
+)
 
 _SEPARATORS = re.compile(r"[-_.]+")
 
@@ -236,6 +241,8 @@ class OsvServer:
 @contextmanager
 def serve(root: Path = ADVISORY_DB / "vulns") -> Iterator[OsvServer]:
     """Run an `OsvServer` over `root` for the duration of the block."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"no OSV advisories at {root}: set PAVED_ADVISORY_DB")
     server = OsvServer(root)
     server.start()
     try:
