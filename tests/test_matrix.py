@@ -112,13 +112,48 @@ def _all_pairs(factors: Mapping[str, Sequence[Any]]) -> set[tuple[str, str, str,
     }
 
 
+#: Pairs of answers that copier.yml's validators refuse together, as (question, value,
+#: question, value) with the questions in name order: auth=jwt and auth=api_key store users
+#: and keys, so they need a database. Every other combination is offered.
+REFUSED_PAIRS = {
+    ("auth", "jwt", "database", "none"),
+    ("auth", "api_key", "database", "none"),
+}
+
+
+def offered(answers: Mapping[str, Any]) -> bool:
+    """Whether copier offers ``answers``: none of their pairs is one a validator refuses."""
+    return not any(answers.get(a) == x and answers.get(b) == y for a, x, b, y in REFUSED_PAIRS)
+
+
+def offered_cover(factors: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """A pairwise cover of the offered combinations: every pair that copier offers, at least once.
+
+    The rows of ``pairwise_cover`` that a validator refuses are dropped; the pairs only they
+    held come back with the first offered combinations that hold them (deterministic).
+    """
+    rows = [row for row in pairwise_cover(factors) if offered(row)]
+    for combo in itertools.product(*factors.values()):
+        row = dict(zip(factors, combo, strict=True))
+        if offered(row) and not _covered_pairs([row]) <= _covered_pairs(rows):
+            rows.append(row)
+    return rows
+
+
+def _offered_pairs(factors: Mapping[str, Sequence[Any]]) -> set[tuple[str, str, str, str]]:
+    refused = {(a, json.dumps(x), b, json.dumps(y)) for a, x, b, y in REFUSED_PAIRS}
+    return _all_pairs(factors) - refused
+
+
 FACTORS = option_factors()
 DEFAULTS = {key: _CONFIG[key]["default"] for key in FACTORS}
 COMBINATIONS = [
-    dict(zip(FACTORS, combo, strict=True)) for combo in itertools.product(*FACTORS.values())
+    answers
+    for combo in itertools.product(*FACTORS.values())
+    if offered(answers := dict(zip(FACTORS, combo, strict=True)))
 ]
 #: The default combination is generated and checked in full by tests/test_service.py.
-COVER = [row for row in pairwise_cover(FACTORS) if row != DEFAULTS]
+COVER = [row for row in offered_cover(FACTORS) if row != DEFAULTS]
 
 
 def _name(answers: Mapping[str, Any]) -> str:
@@ -133,7 +168,7 @@ def _name(answers: Mapping[str, Any]) -> str:
 def test_the_matrix_varies_observability_and_deploy():
     assert FACTORS["observability"] == ["otel", "prometheus", "logs"]
     assert FACTORS["deploy"] == ["kubernetes", "compose", "none"]
-    assert FACTORS["database"] == ["sqlite", "postgresql", "mysql"]
+    assert FACTORS["database"] == ["sqlite", "postgresql", "mysql", "none"]
 
 
 def test_the_matrix_varies_the_cache():
@@ -174,8 +209,17 @@ def test_pairwise_cover_of_fewer_than_two_factors_lists_each_value():
 
 
 def test_slow_tier_covers_every_pair_with_the_default_service():
-    assert _covered_pairs([*COVER, DEFAULTS]) >= _all_pairs(FACTORS)
+    assert _covered_pairs([*COVER, DEFAULTS]) >= _offered_pairs(FACTORS)
     assert DEFAULTS not in COVER
+    assert all(offered(row) for row in COVER)
+
+
+@pytest.mark.parametrize(("a", "x", "b", "y"), sorted(REFUSED_PAIRS), ids=str)
+def test_the_combinations_left_out_are_refused_by_copier(a, x, b, y, tmp_path: Path):
+    assert not any(row[a] == x and row[b] == y for row in COMBINATIONS)
+    with pytest.raises(ValueError, match=f"{a}={x}"):
+        render(tmp_path / "refused", {**DEFAULTS, a: x, b: y}, tasks=False)
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
 
 
 # Every combination, rendered
@@ -257,6 +301,29 @@ def test_database_generates_its_driver_and_nothing_of_the_others(service: Path):
     }
     test_server = service / "tests" / "server_database.py"
     workflow = (service / ".github" / "workflows" / "gates.yml").read_text(encoding="utf-8")
+    gates = tomllib.loads(code["pyproject.toml"])["tool"]["gates"]
+    if database == "none":
+        assert all(paths == [] for paths in mentions.values()), mentions
+        assert not re.search(r'"(sqlalchemy|alembic)\b', code["pyproject.toml"])
+        assert not (service / "migrations").exists()
+        assert not (service / "alembic.ini").exists()
+        assert not (service / "src" / "my_service" / "core" / "db.py").exists()
+        assert "migrations" not in gates["enabled"]
+        assert "migrations" not in gates
+        assert "DATABASE_URL" not in code["src/my_service/core/settings.py"]
+        assert not test_server.is_file()
+        assert "TEST_DATABASE_URL" not in workflow
+        assert "image: postgres:" not in workflow
+        assert "image: mariadb:" not in workflow
+        assert "migrate:" not in (service / "Makefile").read_text(encoding="utf-8")
+        if (service / "compose.yaml").is_file():
+            services = yaml.safe_load((service / "compose.yaml").read_text())["services"]
+            assert set(services) & {"db", "migrate"} == set()
+        kubernetes = service / "deploy" / "kubernetes"
+        assert not (kubernetes / "persistentvolumeclaim.yaml").exists()
+        return
+    assert "migrations" in gates["enabled"]
+    assert (service / "migrations" / "env.py").is_file()
 
     assert f'"{DRIVERS[database]}>=' in code["pyproject.toml"]
     assert f"+{DRIVERS[database]}://" in code["src/my_service/settings.py"]
