@@ -196,7 +196,7 @@ def _name(answers: Mapping[str, Any]) -> str:
 def test_the_matrix_varies_observability_and_deploy():
     assert FACTORS["observability"] == ["otel", "prometheus", "logs"]
     assert FACTORS["deploy"] == ["kubernetes", "compose", "none"]
-    assert FACTORS["database"] == ["sqlite", "postgresql", "mysql"]
+    assert FACTORS["database"] == ["sqlite", "postgresql", "mysql", "none"]
 
 
 def test_the_matrix_varies_the_cache():
@@ -383,6 +383,29 @@ def test_database_generates_its_driver_and_nothing_of_the_others(service: Path):
     }
     test_server = service / "tests" / "server_database.py"
     workflow = (service / ".github" / "workflows" / "gates.yml").read_text(encoding="utf-8")
+    gates = tomllib.loads(code["pyproject.toml"])["tool"]["gates"]
+    if database == "none":
+        assert all(paths == [] for paths in mentions.values()), mentions
+        assert not re.search(r'"(sqlalchemy|alembic)\b', code["pyproject.toml"])
+        assert not (service / "migrations").exists()
+        assert not (service / "alembic.ini").exists()
+        assert not (service / "src" / "my_service" / "core" / "db.py").exists()
+        assert "migrations" not in gates["enabled"]
+        assert "migrations" not in gates
+        assert "DATABASE_URL" not in code["src/my_service/core/settings.py"]
+        assert not test_server.is_file()
+        assert "TEST_DATABASE_URL" not in workflow
+        assert "image: postgres:" not in workflow
+        assert "image: mariadb:" not in workflow
+        assert "migrate:" not in (service / "Makefile").read_text(encoding="utf-8")
+        if (service / "compose.yaml").is_file():
+            services = yaml.safe_load((service / "compose.yaml").read_text())["services"]
+            assert set(services) & {"db", "migrate"} == set()
+        kubernetes = service / "deploy" / "kubernetes"
+        assert not (kubernetes / "persistentvolumeclaim.yaml").exists()
+        return
+    assert "migrations" in gates["enabled"]
+    assert (service / "migrations" / "env.py").is_file()
 
     assert f'"{DRIVERS[database]}>=' in code["pyproject.toml"]
     assert f"+{DRIVERS[database]}://" in code["src/my_service/settings.py"]
@@ -463,7 +486,8 @@ def test_auth_generates_its_mechanism_and_nothing_more(service: Path):
     code = _code(service)
     auth_dir = service / "src" / "my_service" / "core" / "auth"
     dependencies = code["pyproject.toml"].split("[project.scripts]")[0]
-    migration = (service / "migrations" / "versions" / "0001_initial.py").read_text()
+    initial = service / "migrations" / "versions" / "0001_initial.py"
+    migration = initial.read_text() if initial.is_file() else ""  # database=none has none
     docs = _operations_docs(service)
     mentions = {
         word: sorted(path for path, text in code.items() if word in text)

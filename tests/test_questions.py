@@ -28,6 +28,15 @@ def test_defaults_render_the_default_service(copie):
     assert (answers["coverage_total"], answers["coverage_critical"]) == (85, 90)
 
 
+def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie):
+    result = copie.copy(extra_answers={"database": "none", "auth": "none"})
+
+    assert result.exit_code == 0, result.exception
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert (answers["database"], answers["auth"]) == ("none", "none")
+    assert not (result.project_dir / "migrations").exists()
+
+
 def test_package_name_defaults_from_service_name(copie):
     result = copie.copy(extra_answers={"service_name": "orders-api"})
 
@@ -61,7 +70,14 @@ def test_package_name_defaults_from_service_name(copie):
         ({"api": []}, r"api needs at least one API style"),
         ({"api": ["soap"]}, r"Invalid choice for 'api': 'soap'"),
         ({"database": "oracle"}, r"Invalid choice for 'database': 'oracle'"),
-        ({"database": "none"}, r"Invalid choice for 'database': 'none'"),  # not offered yet
+        (
+            {"auth": "jwt", "database": "none"},
+            r"auth=jwt stores users and refresh tokens in\s+the database, so it needs one",
+        ),
+        (
+            {"auth": "api_key", "database": "none"},
+            r"auth=api_key stores API keys in\s+the database, so it needs one",
+        ),
         ({"cache": "memcached"}, r"Invalid choice for 'cache': 'memcached'"),
         ({"coverage_total": 49}, r"coverage_total must be between 50 and 100"),
         ({"coverage_total": 101}, r"coverage_total must be between 50 and 100"),

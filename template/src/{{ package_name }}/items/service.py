@@ -7,7 +7,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ..core.db import utcnow
+from ..core.clock import utcnow
 from ..core.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from .domain import Item, ItemChanges
 from .errors import ItemNotFoundError, ItemVersionMismatchError
