@@ -103,13 +103,14 @@ class OidcVerifier:
 
         For middleware that cannot wait on the network (rate limits, idempotency scopes).
         """
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or self.keys is None:
+        scheme, _, credentials = (authorization or "").partition(" ")
+        token = credentials.strip()
+        if scheme.lower() != "bearer" or not token or self.keys is None:
             return None
         try:
-            kid, algorithm = self._header(token.strip())
+            kid, algorithm = self._header(token)
             key = self.keys.cached(kid)
-            return self._verify(token.strip(), key, algorithm).id if key else None
+            return self._verify(token, key, algorithm).id if key else None
         except UnauthorizedError:
             return None
 
