@@ -204,7 +204,7 @@ def test_the_matrix_varies_the_cache():
 
 
 def test_the_matrix_varies_auth():
-    assert FACTORS["auth"] == ["jwt", "api_key", "none"]
+    assert FACTORS["auth"] == ["jwt", "oidc", "api_key", "none"]
 
 
 @pytest.mark.parametrize(
@@ -498,15 +498,23 @@ def test_auth_generates_its_mechanism_and_nothing_more(service: Path):
     for module in ("tokens.py", "passwords.py"):
         assert (auth_dir / module).is_file() is (auth == "jwt")
     assert (auth_dir / "keys.py").is_file() is (auth == "api_key")
+    assert (auth_dir / "verifier.py").is_file() is (auth == "oidc")
+    assert (auth_dir / "models.py").is_file() is (auth in ("jwt", "api_key"))
     for package in ("argon2-cffi", "pyjwt", "python-multipart"):
         assert (f'"{package}>=' in dependencies) is (auth == "jwt"), package
     assert ('"users"' in migration) is (auth == "jwt")
     assert ('"api_keys"' in migration) is (auth == "api_key")
     assert ("JWT_SECRET" in docs) is (auth == "jwt")
     assert ("ADMIN_API_KEY" in docs) is (auth == "api_key")
+    for package in ("pyjwt[crypto]", "httpx2"):
+        assert (f'"{package}>=' in dependencies) is (auth == "oidc"), package
+    assert ("OIDC_ISSUER" in docs) is (auth == "oidc")
+    assert (service / "tests" / "identity_provider.py").is_file() is (auth == "oidc")
     if auth != "jwt":
-        assert mentions["argon2"] == mentions["import jwt"] == []
+        assert mentions["argon2"] == []
         assert "/v1/auth/token" not in docs
+    if auth not in ("jwt", "oidc"):
+        assert mentions["import jwt"] == []
     if auth != "api_key":
         assert mentions["X-API-Key"] == []
     if auth == "none":
