@@ -27,6 +27,7 @@ VARIANTS: dict[str, dict[str, object]] = {
         "deploy": "compose",
     },
     "minimal": {"observability": "logs", "deploy": "none"},
+    "no-database": {"database": "none", "auth": "none"},
 }
 
 #: copier's own pattern flavour for `_skip_if_exists` (pathspec renamed it in 1.0).
