@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import State
 
+from ..core.db import Database, after_commit
 from ..core.read_cache import ReadCache
 from .domain import Item
 from .models import ItemRecord
 
-__all__ = ["CachedItemRepository", "ItemRepository", "SqlItemRepository"]
+__all__ = ["CachedItemRepository", "ItemRepository", "SqlItemRepository", "open_repository"]
 
 
 class ItemRepository(Protocol):
@@ -27,6 +31,10 @@ class ItemRepository(Protocol):
 
     async def get(self, *, owner_id: str, item_id: str) -> Item | None:
         """Return the owner's item, if any."""
+        ...
+
+    async def get_many(self, *, owner_id: str, item_ids: Sequence[str]) -> list[Item]:
+        """Return those of ``item_ids`` the owner has, in one query, in any order."""
         ...
 
     async def list_page(
@@ -84,6 +92,17 @@ class SqlItemRepository:
         )
         record = result.scalar_one_or_none()
         return None if record is None else _to_domain(record)
+
+    async def get_many(self, *, owner_id: str, item_ids: Sequence[str]) -> list[Item]:
+        """Return those of ``item_ids`` the owner has, in one query (``IN``), in any order."""
+        if not item_ids:
+            return []
+        result = await self._session.execute(
+            select(ItemRecord).where(
+                ItemRecord.owner_id == owner_id, ItemRecord.id.in_(set(item_ids))
+            )
+        )
+        return [_to_domain(record) for record in result.scalars()]
 
     async def list_page(
         self, *, owner_id: str, after: tuple[datetime, str] | None, limit: int
@@ -204,6 +223,10 @@ class CachedItemRepository:
         items = await self._cached(owner_id, f"item:{item_id}", load)
         return items[0] if items else None
 
+    async def get_many(self, *, owner_id: str, item_ids: Sequence[str]) -> list[Item]:
+        """Read through to ``inner``: a batch is one query, and its keys rarely repeat."""
+        return await self._inner.get_many(owner_id=owner_id, item_ids=item_ids)
+
     async def list_page(
         self, *, owner_id: str, after: tuple[datetime, str] | None, limit: int
     ) -> list[Item]:
@@ -224,3 +247,19 @@ class CachedItemRepository:
         """Delete the owner's item; return whether it existed."""
         self._written(owner_id)
         return await self._inner.delete(owner_id=owner_id, item_id=item_id)
+
+
+@asynccontextmanager
+async def open_repository(state: State) -> AsyncIterator[ItemRepository]:
+    """The items repository in a transaction of its own, behind the read cache.
+
+    For transports without FastAPI's dependencies (GraphQL, gRPC): the transaction commits on
+    a clean exit, and the owner's cached reads are invalidated once it has committed.
+    """
+    database: Database = state.database
+    async with database.transaction() as session:
+        yield CachedItemRepository(
+            SqlItemRepository(session),
+            cache=state.read_cache,
+            after_commit=partial(after_commit, session),
+        )
