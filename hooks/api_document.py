@@ -23,7 +23,7 @@ _CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
 
 
 def main(argv: list[str]) -> int:
-    """Regenerate the API documents (`api/openapi.json`, `api/schema.graphql`) of the service in the current directory, if it has one."""
+    """Regenerate the API documents in `api/` of the service in the current directory, if any."""
     if len(argv) != 2:  # the script and the package
         print("usage: api_document.py <package>", file=sys.stderr)
         return 2
