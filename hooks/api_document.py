@@ -23,7 +23,7 @@ _CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
 
 
 def main(argv: list[str]) -> int:
-    """Regenerate `api/openapi.json` of the service in the current directory, if it has one."""
+    """Regenerate the API documents in `api/` of the service in the current directory, if any."""
     if len(argv) != 2:  # the script and the package
         print("usage: api_document.py <package>", file=sys.stderr)
         return 2
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     if unmerged or _CONFLICT.search((here / "pyproject.toml").read_text(encoding="utf-8")):
         print(
             "api-document: resolve the conflicts, then run `make api-spec` and commit "
-            "api/openapi.json.",
+            "the API documents in api/.",
             file=sys.stderr,
         )
         return 0
@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     )
     if written.returncode != 0:
         print(
-            "api-document: could not write api/openapi.json; fix the cause, then run "
+            "api-document: could not write the API documents; fix the cause, then run "
             f"`make api-spec`:\n{written.stderr[-3000:]}",
             file=sys.stderr,
         )

@@ -2,7 +2,7 @@
 
 Runs in the generated service's directory (copier's `_tasks`), with only the standard library.
 The first commit of a service must pass its own gates, and CI installs with `uv sync --locked`,
-so `uv.lock` and `api/openapi.json` are produced here rather than left for later.
+so `uv.lock` and the API documents in `api/` are produced here rather than left for later.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     _say("locking and installing the environment (uv sync)")
     subprocess.run([uv, "sync", "--quiet"], cwd=here, env=env, check=True)
-    _say("writing api/openapi.json (make api-spec)")
+    _say("writing the API documents in api/ (make api-spec)")
     subprocess.run(
         [uv, "run", "--frozen", "python", "-m", f"{package}.openapi"], cwd=here, env=env, check=True
     )

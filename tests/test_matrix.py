@@ -207,6 +207,10 @@ def test_the_matrix_varies_auth():
     assert FACTORS["auth"] == ["jwt", "oidc", "api_key", "none"]
 
 
+def test_the_matrix_varies_the_api():
+    assert FACTORS["api"] == [["rest"], ["graphql"]]
+
+
 @pytest.mark.parametrize(
     "factors",
     [
@@ -471,6 +475,30 @@ def test_deploy_generates_its_files_and_nothing_more(service: Path):
         assert "deploy/kubernetes" not in readme + adr
 
 
+def test_graphql_generates_its_stack_and_nothing_more(service: Path):
+    api = _answers(service)["api"]
+    graphql = "graphql" in api
+    code = _code(service)
+    package = service / "src" / "my_service"
+    pyproject = tomllib.loads(code["pyproject.toml"])
+    dependencies = [re.split(r"[<>=\[ ]", d)[0] for d in pyproject["project"]["dependencies"]]
+    strawberry = sorted(path for path, text in code.items() if "strawberry" in text)
+    main = code["src/my_service/main.py"]
+
+    assert ("strawberry-graphql" in dependencies) is graphql
+    assert (package / "core" / "graphql.py").is_file() is graphql
+    assert (package / "items" / "api_graphql.py").is_file() is graphql
+    assert ("mount_graphql" in main) is graphql
+    assert ("items_router" in main) is ("rest" in api)
+    assert (package / "items" / "api_rest.py").is_file() is ("rest" in api)
+    compat = pyproject["tool"]["gates"]["api-compat"]
+    assert compat.get("graphql") == ("api/schema.graphql" if graphql else None)
+    assert compat["openapi"] == "api/openapi.json", "the probes and docs are HTTP in every case"
+    if not graphql:
+        assert strawberry == []
+        assert not list(service.rglob("*graphql*"))
+
+
 def _operations_docs(service: Path) -> str:
     """What an operator reads: README, ADR, container and deployment files, runbooks."""
     paths = [service / "README.md", *sorted((service / "docs").rglob("*.md"))]
@@ -542,7 +570,9 @@ def test_service_passes_types_tests_and_gates(answers: dict[str, Any], tmp_path:
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-q", "-m", "Start my-service from paved"], root)
     assert (root / "uv.lock").is_file()
-    assert "/v1/items" in json.loads((root / "api" / "openapi.json").read_text())["paths"]
+    paths = json.loads((root / "api" / "openapi.json").read_text())["paths"]
+    assert ("/v1/items" in paths) is ("rest" in answers["api"])
+    assert (root / "api" / "schema.graphql").is_file() is ("graphql" in answers["api"])
 
     run(["uv", "run", "--frozen", "mypy", "--strict"], root)
     summary = run(["make", "test"], root).stdout.strip().splitlines()[-1]

@@ -1,6 +1,7 @@
-"""The committed OpenAPI document: ``make api-spec`` writes it, the tests keep it current.
+"""The committed API documents: ``make api-spec`` writes them, the tests keep them current.
 
-Committing it makes every API change visible in review, and lets ``gates api-compat`` judge
+``api/openapi.json`` always, and ``api/schema.graphql`` when the service serves GraphQL.
+Committing them makes every API change visible in review, and lets ``gates api-compat`` judge
 breaking changes against the base branch.
 """
 
@@ -16,10 +17,12 @@ from fastapi import FastAPI
 from .main import create_app
 from .settings import get_settings
 
-__all__ = ["DOCUMENT", "main", "render"]
+__all__ = ["DOCUMENT", "GRAPHQL_SCHEMA", "main", "render"]
 
 #: Where the document lives, relative to the project root.
 DOCUMENT = Path("api") / "openapi.json"
+#: Where the GraphQL schema lives, beside it.
+GRAPHQL_SCHEMA = Path("api") / "schema.graphql"
 
 
 def render(app: FastAPI) -> str:
@@ -28,12 +31,21 @@ def render(app: FastAPI) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the document to the path given (default ``api/openapi.json``)."""
+    """Write the document to the path given (default ``api/openapi.json``).
+
+    The GraphQL schema, if the service serves one, goes to ``schema.graphql`` beside it.
+    """
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0]) if args else DOCUMENT
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(create_app(get_settings())), encoding="utf-8")
+    app = create_app(get_settings())
+    path.write_text(render(app), encoding="utf-8")
     sys.stderr.write(f"wrote {path}\n")
+    schema: str | None = getattr(app.state, "graphql_schema", None)
+    if schema is not None:
+        graphql = path.with_name(GRAPHQL_SCHEMA.name)
+        graphql.write_text(schema, encoding="utf-8")
+        sys.stderr.write(f"wrote {graphql}\n")
     return 0
 
 

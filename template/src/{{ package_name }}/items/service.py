@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,6 +19,7 @@ __all__ = [
     "create_item",
     "delete_item",
     "get_item",
+    "get_items",
     "list_items",
     "update_item",
 ]
@@ -59,6 +61,20 @@ async def get_item(*, repository: ItemRepository, owner_id: str, item_id: str) -
     if item is None:
         raise ItemNotFoundError(item_id)
     return item
+
+
+async def get_items(
+    *, repository: ItemRepository, owner_id: str, item_ids: Sequence[str]
+) -> list[Item | None]:
+    """Return the owner's items for ``item_ids``, in their order; ``None`` where there is none.
+
+    One query for the whole batch: the GraphQL dataloaders call this instead of ``get_item``
+    once per id.
+    """
+    found = {
+        item.id: item for item in await repository.get_many(owner_id=owner_id, item_ids=item_ids)
+    }
+    return [found.get(item_id) for item_id in item_ids]
 
 
 def _decode_position(cursor: str) -> tuple[datetime, str]:
