@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import State
 
+from ..core.db import Database, after_commit
 from ..core.read_cache import ReadCache
 from .domain import Item
 from .models import ItemRecord
 
-__all__ = ["CachedItemRepository", "ItemRepository", "SqlItemRepository"]
+__all__ = ["CachedItemRepository", "ItemRepository", "SqlItemRepository", "open_repository"]
 
 
 class ItemRepository(Protocol):
@@ -224,3 +228,19 @@ class CachedItemRepository:
         """Delete the owner's item; return whether it existed."""
         self._written(owner_id)
         return await self._inner.delete(owner_id=owner_id, item_id=item_id)
+
+
+@asynccontextmanager
+async def open_repository(state: State) -> AsyncIterator[ItemRepository]:
+    """The items repository in a transaction of its own, behind the read cache.
+
+    For transports without FastAPI's dependencies (GraphQL, gRPC): the transaction commits on
+    a clean exit, and the owner's cached reads are invalidated once it has committed.
+    """
+    database: Database = state.database
+    async with database.transaction() as session:
+        yield CachedItemRepository(
+            SqlItemRepository(session),
+            cache=state.read_cache,
+            after_commit=partial(after_commit, session),
+        )
