@@ -53,6 +53,15 @@ def main(argv: list[str]) -> int:
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     _say("locking and installing the environment (uv sync)")
     subprocess.run([uv, "sync", "--quiet"], cwd=here, env=env, check=True)
+    if (here / "proto").is_dir():
+        _say("generating the gRPC modules from proto/ (make proto)")
+        subprocess.run(
+            [uv, "run", "--frozen", "python", "-m", f"{package}.core.grpc.codegen"],
+            cwd=here,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     _say("writing the API documents in api/ (make api-spec)")
     subprocess.run(
         [uv, "run", "--frozen", "python", "-m", f"{package}.openapi"], cwd=here, env=env, check=True

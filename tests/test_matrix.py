@@ -211,6 +211,11 @@ def test_the_matrix_varies_the_api():
     assert FACTORS["api"] == [["rest"], ["graphql"]]
 
 
+def test_the_matrix_varies_the_api_styles_one_at_a_time():
+    assert ["rest"] in FACTORS["api"]
+    assert ["grpc"] in FACTORS["api"]
+
+
 @pytest.mark.parametrize(
     "factors",
     [
@@ -497,6 +502,46 @@ def test_graphql_generates_its_stack_and_nothing_more(service: Path):
     if not graphql:
         assert strawberry == []
         assert not list(service.rglob("*graphql*"))
+
+
+_IMPORTS_GRPC = re.compile(r"^\s*(from|import) grpc(_\w+)?\b", flags=re.MULTILINE)
+
+
+def test_grpc_generates_its_stack_and_nothing_more(service: Path):
+    api = _answers_of(service)["api"]
+    grpc = "grpc" in api
+    code = _code(service)
+    package = service / "src" / "my_service"
+    pyproject = tomllib.loads(code["pyproject.toml"])
+    requirements = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
+    names = {re.split(r"[<>=\[ ]", requirement)[0] for requirement in requirements}
+    importers = sorted(path for path, text in code.items() if _IMPORTS_GRPC.search(text))
+
+    if grpc:
+        assert {"grpcio", "grpcio-health-checking", "grpcio-reflection", "protobuf"} <= names
+        assert {"grpcio-tools", "mypy-protobuf", "types-grpcio"} <= names
+        assert "paved-gates[proto]" in requirements
+    else:
+        assert [name for name in names if "grpc" in name or "protobuf" in name] == []
+        assert "paved-gates[proto]" not in requirements
+    assert (package / "core" / "grpc").is_dir() is grpc
+    assert (package / "items" / "api_grpc.py").is_file() is grpc
+    assert (package / "items" / "api_rest.py").is_file() is ("rest" in api)
+    assert (service / "proto" / "my_service" / "items" / "v1" / "items.proto").is_file() is grpc
+    assert bool(importers) is grpc
+    assert all(
+        p.startswith(("src/my_service/core/grpc/", "src/my_service/items/", "tests/"))
+        for p in importers
+    )
+    assert ('proto = "proto"' in code["pyproject.toml"]) is grpc
+    assert ("grpc_port" in code["src/my_service/core/settings.py"]) is grpc
+    if (service / "Dockerfile").is_file():
+        assert ("EXPOSE 50051" in (service / "Dockerfile").read_text()) is grpc
+        compose = yaml.safe_load((service / "compose.yaml").read_text())
+        assert ("127.0.0.1:50051:50051" in compose["services"]["app"]["ports"]) is grpc
+    if (service / "deploy").is_dir():
+        ports = yaml.safe_load((service / "deploy" / "kubernetes" / "service.yaml").read_text())
+        assert ("grpc" in {port["name"] for port in ports["spec"]["ports"]}) is grpc
 
 
 def _operations_docs(service: Path) -> str:
