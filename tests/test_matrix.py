@@ -476,7 +476,7 @@ def test_deploy_generates_its_files_and_nothing_more(service: Path):
 
 
 def test_graphql_generates_its_stack_and_nothing_more(service: Path):
-    api = _answers(service)["api"]
+    api = _answers_of(service)["api"]
     graphql = "graphql" in api
     code = _code(service)
     package = service / "src" / "my_service"
