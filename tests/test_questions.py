@@ -69,7 +69,8 @@ def test_package_name_defaults_from_service_name(copie):
         ({"owner": "1234"}, r"owner must not be only digits"),
         ({"api": []}, r"api needs at least one API style"),
         ({"api": ["soap"]}, r"Invalid choice for 'api': 'soap'"),
-        ({"auth": "api_key", "api": ["grpc"]}, r"auth=api_key needs the rest API style"),
+        ({"auth": "api_key", "api": ["grpc"]}, r"auth=api_key needs an HTTP API style"),
+        ({"auth": "oidc", "api": ["grpc"]}, r"auth=oidc needs an HTTP API style"),
         ({"database": "oracle"}, r"Invalid choice for 'database': 'oracle'"),
         (
             {"auth": "jwt", "database": "none"},
