@@ -5,6 +5,8 @@ compiles every path and file template afresh, about 2.5 s a service. The option 
 every offered combination, so it renders from a snapshot of the working tree (no clone) and
 reuses Jinja's compiled code across renders (about 0.5 s). The compiled code of a template
 depends only on its source and the environment's syntax settings, which make up the key.
+Copier also asks git, for each file whose mode it sets, whether the destination's index needs
+the mode; a fresh directory has no index, so those matrix renders skip the question.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+import copier._main
 from copier import run_copy
 from jinja2 import Environment
 
@@ -73,10 +76,13 @@ def _reused_compilation() -> Iterator[None]:
         return _compiled[key]
 
     Environment.compile = compile  # type: ignore[method-assign]
+    git_available = copier._main.is_git_available
+    copier._main.is_git_available = lambda: False  # a fresh destination is in no repository
     try:
         yield
     finally:
         Environment.compile = original  # type: ignore[method-assign]
+        copier._main.is_git_available = git_available
 
 
 def render_from(source: Path, dst: Path, answers: Mapping[str, object]) -> Path:
