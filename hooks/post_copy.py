@@ -17,10 +17,23 @@ NEXT_STEPS = """
 {name} is ready. Next:
   cd {path}
   git add -A && git commit -m "Start {name} from paved"
-  make run    # serve on 127.0.0.1:8000 (PORT overrides; ADMIN_EMAIL/ADMIN_PASSWORD seed an admin)
+  make run    # serve on 127.0.0.1:8000 (PORT overrides{credentials})
   make test   # the service's own tests
   make gates  # every quality gate, as CI runs them
 """
+
+#: What `make run` needs to know of the callers, per `auth` answer (README.md's quick start).
+CREDENTIALS = {
+    "jwt": "; ADMIN_EMAIL/ADMIN_PASSWORD seed an admin",
+    "api_key": "; ADMIN_API_KEY is the first administrator's key",
+    "oidc": "; OIDC_ISSUER/OIDC_AUDIENCE name the identity provider",
+    "none": "; every route is public",
+}
+
+
+def next_steps(name: str, path: Path, auth: str) -> str:
+    """What to do after the copy, with the credentials `auth` asks of `make run`."""
+    return NEXT_STEPS.format(name=name, path=path, credentials=CREDENTIALS[auth])
 
 
 def _say(message: str) -> None:
@@ -39,8 +52,9 @@ def _inside_git_work_tree(path: Path) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """Set up the service named `argv[1]` whose package is `argv[2]`; print the next steps."""
-    name, package = argv[1], argv[2]
+    """Set up the service named `argv[1]` whose package is `argv[2]` and whose auth is `argv[3]`;
+    print the next steps."""
+    name, package, auth = argv[1], argv[2], argv[3]
     here = Path.cwd()
     if not _inside_git_work_tree(here):
         _say("initialising a git repository (patch coverage and `copier update` need history)")
@@ -66,7 +80,7 @@ def main(argv: list[str]) -> int:
     subprocess.run(
         [uv, "run", "--frozen", "python", "-m", f"{package}.openapi"], cwd=here, env=env, check=True
     )
-    print(NEXT_STEPS.format(name=name, path=here), file=sys.stderr)
+    print(next_steps(name, here, auth), file=sys.stderr)
     return 0
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hooks import post_copy
+from tests._template import ROOT
+
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
 
 
@@ -99,3 +102,12 @@ def test_bad_answer_names_question_and_rule_and_writes_nothing(copie, answers, m
     assert re.search(message, str(result.exception))
     written = [p for p in Path(copie.test_dir).rglob("*") if p.is_file()]
     assert written == []
+
+
+def test_next_steps_name_what_make_run_needs_for_every_auth_choice():
+    choices = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))["auth"]["choices"]
+
+    assert set(post_copy.CREDENTIALS) == set(choices.values())
+    steps = post_copy.next_steps("svc", Path("/srv/svc"), "api_key")
+    assert "make run    # serve on 127.0.0.1:8000 (PORT overrides; ADMIN_API_KEY" in steps
+    assert "ADMIN_EMAIL" not in steps
