@@ -263,13 +263,21 @@ def test_every_container_runs_unprivileged(service: Service) -> None:
 def test_writable_paths_are_volumes(service: Service) -> None:
     spec = _pod_spec(service)
     volumes = {v["name"]: v for v in spec["volumes"]}
+    # Only the SQLite file needs a volume that outlives pods; a server database needs none.
+    sqlite = service.answers["database"] == "sqlite"
+    writable = {"/tmp", "/app/var"} if sqlite else {"/tmp"}  # noqa: S108
     for container in _containers(spec):
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-        assert {"/tmp", "/app/var"} <= set(mounts), container["name"]  # noqa: S108
+        assert set(mounts) == writable, container["name"]
         assert set(mounts.values()) <= set(volumes), container["name"]
     assert "emptyDir" in volumes["tmp"]
-    claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
-    assert service.only("PersistentVolumeClaim")["metadata"]["name"] == claim
+    claims = [m for m in service.manifests() if m["kind"] == "PersistentVolumeClaim"]
+    if sqlite:
+        claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
+        assert [c["metadata"]["name"] for c in claims] == [claim]
+    else:
+        assert set(volumes) == {"tmp"}
+        assert claims == []
 
 
 @pytest.mark.usefixtures("kubernetes")
@@ -354,6 +362,25 @@ def test_sqlite_keeps_a_single_writer(service: Service) -> None:
     pvc = service.only("PersistentVolumeClaim")["spec"]
     assert pvc["accessModes"] == ["ReadWriteOnce"]
     # With one replica, a budget demanding one available pod would block node drains forever.
+    pdb = service.only("PodDisruptionBudget")["spec"]
+    assert "minAvailable" not in pdb
+    assert pdb["maxUnavailable"] == 1
+
+
+@pytest.mark.usefixtures("kubernetes")
+def test_a_server_database_lets_the_service_scale_out(service: Service) -> None:
+    if service.answers["database"] not in {"postgresql", "mysql"}:
+        pytest.skip("only a server database is shared by replicas")
+    deployment = service.only("Deployment")
+    # A new pod serves before an old one goes: no gap at a rollout.
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    assert "replicas" not in deployment["spec"], "replicas belong to the autoscaler"
+    hpa = service.only("HorizontalPodAutoscaler")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
+    # Two replicas and one eviction at a time: a drain always leaves one serving.
     pdb = service.only("PodDisruptionBudget")["spec"]
     assert "minAvailable" not in pdb
     assert pdb["maxUnavailable"] == 1

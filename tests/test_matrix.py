@@ -473,6 +473,13 @@ def test_deploy_generates_its_files_and_nothing_more(service: Path):
         readme = (service / "README.md").read_text(encoding="utf-8")
         adr = (service / "docs" / "adr" / "0001-service-choices.md").read_text(encoding="utf-8")
         assert "deploy/kubernetes" not in readme + adr
+        return
+    # Only the SQLite file needs a claim and a single replica; a server database scales out.
+    sqlite = _answers_of(service)["database"] == "sqlite"
+    kubernetes = service / "deploy" / "kubernetes"
+    assert (kubernetes / "persistentvolumeclaim.yaml").is_file() is sqlite
+    hpa = yaml.safe_load((kubernetes / "horizontalpodautoscaler.yaml").read_text(encoding="utf-8"))
+    assert (hpa["spec"]["maxReplicas"] == 1) is sqlite
 
 
 def test_graphql_generates_its_stack_and_nothing_more(service: Path):
