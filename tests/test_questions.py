@@ -40,6 +40,17 @@ def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie):
     assert not (result.project_dir / "migrations").exists()
 
 
+@pytest.mark.parametrize("auth", ["jwt", "oidc", "api_key", "none"])
+def test_grpc_alone_is_offered_with_every_auth(copie, auth):
+    result = copie.copy(extra_answers={"api": ["grpc"], "auth": auth})
+
+    assert result.exit_code == 0, result.exception
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert (answers["api"], answers["auth"]) == (["grpc"], auth)
+    assert (result.project_dir / "src" / "my_service" / "items" / "api_grpc.py").is_file()
+    assert not (result.project_dir / "src" / "my_service" / "items" / "api_rest.py").exists()
+
+
 def test_package_name_defaults_from_service_name(copie):
     result = copie.copy(extra_answers={"service_name": "orders-api"})
 
@@ -72,8 +83,6 @@ def test_package_name_defaults_from_service_name(copie):
         ({"owner": "1234"}, r"owner must not be only digits"),
         ({"api": []}, r"api needs at least one API style"),
         ({"api": ["soap"]}, r"Invalid choice for 'api': 'soap'"),
-        ({"auth": "api_key", "api": ["grpc"]}, r"auth=api_key needs an HTTP API style"),
-        ({"auth": "oidc", "api": ["grpc"]}, r"auth=oidc needs an HTTP API style"),
         ({"database": "oracle"}, r"Invalid choice for 'database': 'oracle'"),
         (
             {"auth": "jwt", "database": "none"},
