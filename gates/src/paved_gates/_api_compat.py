@@ -405,7 +405,7 @@ class _Git:
     def __init__(self, project: Path, base: str) -> None:
         self.project = project
         self.base = base
-        code, _ = self._run("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+        code, _ = self._run("rev-parse", "--verify", "--quiet", base + "^{commit}")
         self.base_exists = code == 0
 
     def _run(self, *args: str) -> tuple[int, str]:

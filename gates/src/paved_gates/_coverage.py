@@ -326,7 +326,7 @@ def _changed_since(
     if code != 0:
         decision.notes.append("patch coverage skipped: not a git repository")
         return None
-    code, _ = _git(project, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    code, _ = _git(project, "rev-parse", "--verify", "--quiet", base + "^{commit}")
     if code != 0:
         decision.notes.append(f"patch coverage skipped: base `{base}` does not exist here")
         return None

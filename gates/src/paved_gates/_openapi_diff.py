@@ -143,7 +143,7 @@ class _Doc:
                 continue
             where, name = str(param["in"]), str(param["name"])
             if where == "path" and name in template:
-                name = f"{{{template.index(name)}}}"
+                name = "{" + str(template.index(name)) + "}"  # the position, as {0}
             params[(where, name)] = param
         return params
 
