@@ -1,0 +1,1 @@
+"""`gates audit`: the platform team's view of template drift across a fleet of services."""
