@@ -1,0 +1,431 @@
+"""One service audited end to end: its answers, release, enforced files, gates and update risk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pathspec import PathSpec
+
+from ._gitrepo import RepoError, RepoReader
+from ._model import FileState, FileStatus, Issue, ServiceAudit, UpdateRisk, VersionInfo
+from ._policy import Policy, apply_policy
+from ._releases import History, Release
+from ._render import RenderError, release
+from ._risk import moves, predict_update
+from ._sources import ServiceSource, local_path
+from ._weakening import weakened_gates
+
+__all__ = ["Context", "audit_service"]
+
+ANSWERS = ".copier-answers.yml"
+OWNERSHIP = ".paved/ownership.yml"
+CATALOG = "catalog-info.yaml"
+RESULTS = "gate-results/"
+#: What the weakened-gates check compares: these files and every workflow.
+_GATE_FILES = ("pyproject.toml", ".pre-commit-config.yaml")
+_WORKFLOWS = ".github/workflows/"
+#: An edited file's diff is cut after this many lines.
+_DIFF_LINES = 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What auditing any service needs; sent once to each worker process."""
+
+    template: str | None  # the template repository, else each service's `_src_path`
+    cache: Path  # clones of remote services and templates
+    today: dt.date
+    policy: Policy
+
+
+class _UnauditableError(Exception):
+    """The audit of a service cannot go further; `issue` says why."""
+
+    def __init__(self, issue: Issue) -> None:
+        self.issue = issue
+        super().__init__(issue.message)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Subject:
+    """A readable service: its repository, its answers and the template release they name."""
+
+    reader: RepoReader
+    answers: Mapping[str, Any]
+    history: History
+    release: Release  # the release its `_commit` is, or is based on
+    commit: str  # the template commit to render
+
+    def render(self, at: Release | None = None) -> Mapping[str, bytes]:
+        """The template's files for these answers, at `at` or at the recorded commit."""
+        if at is None:
+            return _render(self.history.repo, self.commit, self.answers)
+        answers = {**self.answers, "_commit": at.tag}
+        return _render(self.history.repo, at.commit, answers)
+
+
+def audit_service(source: ServiceSource, context: Context) -> ServiceAudit:
+    """Everything the audit finds about one service; bad input becomes findings, never errors."""
+    name = Path(source.location.rstrip("/")).name.removesuffix(".git")
+    service = ServiceAudit(name=name, source=source.location, team=source.team)
+    try:
+        with _reader(source, context.cache) as reader:
+            service = _audit(reader, service, context)
+    except _UnauditableError as stop:
+        service = replace(service, issues=(*service.issues, stop.issue))
+    except Exception as exc:  # one broken service never stops the fleet's audit
+        issue = Issue(id="input.internal-error", message=f"{type(exc).__name__}: {exc}")
+        service = replace(service, issues=(*service.issues, issue))
+    return apply_policy(service, context.policy, context.today)
+
+
+@contextmanager
+def _reader(source: ServiceSource, cache: Path) -> Iterator[RepoReader]:
+    try:
+        reader = RepoReader(local_path(source, cache))
+    except (OSError, RepoError) as exc:
+        raise _UnauditableError(Issue(id="input.not-a-repository", message=str(exc))) from None
+    with reader:
+        yield reader
+
+
+def _audit(reader: RepoReader, service: ServiceAudit, context: Context) -> ServiceAudit:
+    answers = _answers(reader)
+    service = replace(
+        service,
+        name=_catalog_name(reader) or str(answers.get("service_name") or service.name),
+        team=service.team or _text(answers.get("owner")),
+        gate_results=_gate_results(reader),
+    )
+    history = _history(context.template or _text(answers.get("_src_path")), context.cache)
+    _check_template(answers, history)
+    recorded = str(answers.get("_commit") or "")
+    resolution = history.resolve(recorded) if recorded else None
+    version = _version(recorded, resolution.release if resolution else None, history)
+    service = replace(service, version=version)
+    issues = [*_version_issues(version), *_unknown_questions(answers, history)]
+    if resolution is None or resolution.commit is None or resolution.release is None:
+        unknown = _unknown_files(reader)
+        return replace(service, files=unknown, issues=(*service.issues, *issues))
+    subject = _Subject(
+        reader=reader,
+        answers=answers,
+        history=history,
+        release=resolution.release,
+        commit=resolution.commit,
+    )
+    try:
+        service = _compare(subject, service, context.today)
+    except RenderError as exc:
+        issues.append(Issue(id="input.invalid-answers", path=ANSWERS, message=str(exc)))
+        service = replace(service, files=_unknown_files(reader))
+    return replace(service, issues=(*service.issues, *issues))
+
+
+def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> ServiceAudit:
+    """Enforced files, gates and update risk: the service against its release's render."""
+    rendered = subject.render()
+    latest = subject.history.latest
+    target = subject.render(latest) if subject.commit != latest.commit else rendered
+    enforced = _enforced_spec(rendered)
+    extra = {path for path in subject.reader.files if enforced.match_file(path)} - set(rendered)
+    files = subject.reader.read([*rendered, *target, *sorted(extra)])
+    pristine, statuses = _enforced_states(subject, rendered, files, enforced, extra)
+    gates = weakened_gates(template=_gate_files(rendered), service=_gate_files(files), today=today)
+    risk = _risk(subject, rendered, target, files)
+    return replace(
+        service,
+        pristine=pristine,
+        files=statuses,
+        risk=risk,
+        issues=(*service.issues, *_drift_issues(statuses), *gates),
+    )
+
+
+# Answers and identity
+
+
+def _answers(reader: RepoReader) -> Mapping[str, Any]:
+    content = reader.read([ANSWERS]).get(ANSWERS)
+    if content is None:
+        raise _UnauditableError(
+            Issue(id="input.no-answers", message=f"no {ANSWERS} at HEAD", path=ANSWERS)
+        )
+    try:
+        answers = yaml.safe_load(content)
+    except yaml.YAMLError as exc:
+        message = f"{ANSWERS} is not valid YAML: {exc}"
+        raise _UnauditableError(
+            Issue(id="input.malformed-answers", message=message, path=ANSWERS)
+        ) from None
+    if not isinstance(answers, dict):
+        message = f"{ANSWERS} does not hold a mapping of answers"
+        raise _UnauditableError(Issue(id="input.malformed-answers", message=message, path=ANSWERS))
+    return answers
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _catalog_name(reader: RepoReader) -> str | None:
+    """`metadata.name` of the service's Backstage entity (the key of its insights)."""
+    content = reader.read([CATALOG]).get(CATALOG)
+    if content is None:
+        return None
+    try:
+        documents = list(yaml.safe_load_all(content))
+    except yaml.YAMLError:
+        return None
+    for document in documents:
+        metadata = document.get("metadata") if isinstance(document, dict) else None
+        if isinstance(metadata, dict) and _text(metadata.get("name")):
+            return str(metadata["name"])
+    return None
+
+
+def _gate_results(reader: RepoReader) -> dict[str, str]:
+    """Status of each gate in the `gate-results/` the service committed, if any."""
+    names = [path for path in reader.files if path.startswith(RESULTS) and path.endswith(".json")]
+    statuses = {}
+    for content in reader.read(names).values():
+        try:
+            result = json.loads(content)
+        except ValueError:
+            continue
+        if isinstance(result, dict) and {"gate", "status"} <= set(result):
+            statuses[str(result["gate"])] = str(result["status"])
+    return statuses
+
+
+def _check_template(answers: Mapping[str, Any], history: History) -> None:
+    """Answers that share no question with the template come from another template."""
+    questions = release(history.repo, history.latest.commit).questions
+    asked = {key for key in answers if not key.startswith("_")}
+    if asked and not asked & questions:
+        source = answers.get("_src_path", "an unknown source")
+        message = f"answers come from another template ({source}): none of them is paved's"
+        raise _UnauditableError(Issue(id="input.other-template", message=message, path=ANSWERS))
+
+
+@functools.cache
+def _history(source: str | None, cache: Path) -> History:
+    if source is None:
+        raise _UnauditableError(
+            Issue(id="input.no-template", message=f"{ANSWERS} has no _src_path")
+        )
+    try:
+        repo = local_path(ServiceSource(location=source), cache)
+        return History(repo, source)
+    except Exception as exc:  # unreachable or not a template: this service cannot be judged
+        message = f"the template {source} cannot be read: {exc}"
+        raise _UnauditableError(Issue(id="input.template-unavailable", message=message)) from None
+
+
+# Version
+
+
+def _version(recorded: str, base: Release | None, history: History) -> VersionInfo:
+    latest = history.latest
+    return VersionInfo(
+        commit=recorded,
+        release=base.name if base else None,
+        latest=latest.name,
+        releases_behind=history.behind(base) if base else None,
+        days_behind=max(0, (latest.date - base.date).days) if base else None,
+        supported=base.supported if base else False,
+        known=base is not None,
+    )
+
+
+def _version_issues(version: VersionInfo) -> list[Issue]:
+    if not version.commit:
+        return [Issue(id="version.unversioned", message=f"{ANSWERS} records no _commit")]
+    if not version.known:
+        message = f"_commit {version.commit} is not a release in the template's history"
+        return [Issue(id="version.unknown-commit", message=message, actual=version.commit)]
+    issues = []
+    if version.releases_behind:
+        message = (
+            f"{version.releases_behind} release(s), {version.days_behind} day(s) behind "
+            f"{version.latest}"
+        )
+        issues.append(
+            Issue(
+                id="version.behind",
+                message=message,
+                expected=version.latest,
+                actual=version.release,
+            )
+        )
+    if not version.supported:
+        message = f"release {version.release} is no longer supported (releases.toml)"
+        issues.append(Issue(id="version.unsupported", message=message, actual=version.release))
+    return issues
+
+
+def _unknown_questions(answers: Mapping[str, Any], history: History) -> list[Issue]:
+    """Answers to questions the latest release no longer asks."""
+    questions = release(history.repo, history.latest.commit).questions
+    return [
+        Issue(
+            id="version.unknown-question",
+            path=ANSWERS,
+            message=f"answers `{key}`, a question the template no longer asks "
+            f"({history.latest.name})",
+            actual=key,
+        )
+        for key in sorted(answers)
+        if not key.startswith("_") and key not in questions
+    ]
+
+
+# Rendering
+
+
+def _render(repo: Path, commit: str, answers: Mapping[str, Any]) -> Mapping[str, bytes]:
+    return _render_cached(repo, commit, json.dumps(answers, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=64)
+def _render_cached(repo: Path, commit: str, answers: str) -> Mapping[str, bytes]:
+    """Services with the same release and answers share one render."""
+    return release(repo, commit).render(json.loads(answers)).files
+
+
+# Enforced files
+
+
+def _enforced_spec(files: Mapping[str, bytes]) -> PathSpec:
+    return PathSpec.from_lines("gitignore", _ownership(files.get(OWNERSHIP)).get("enforced", []))
+
+
+def _ownership(content: bytes | None) -> dict[str, list[str]]:
+    try:
+        data = yaml.safe_load(content or b"")
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _unknown_files(reader: RepoReader) -> tuple[FileStatus, ...]:
+    """With no render, the service's own enforced paths, each of unknown state."""
+    spec = _enforced_spec(reader.read([OWNERSHIP]))
+    paths = sorted(path for path in reader.files if spec.match_file(path))
+    return tuple(FileStatus(path=path, state=FileState.UNKNOWN) for path in paths)
+
+
+def _enforced_states(
+    subject: _Subject,
+    rendered: Mapping[str, bytes],
+    files: Mapping[str, bytes],
+    enforced: PathSpec,
+    extra: set[str],
+) -> tuple[int, tuple[FileStatus, ...]]:
+    """(pristine count, every other enforced path's state)."""
+    pristine = 0
+    statuses = [FileStatus(path=path, state=FileState.EXTRA) for path in sorted(extra)]
+    for path in sorted(path for path in rendered if enforced.match_file(path)):
+        content = files.get(path)
+        if content == rendered[path]:
+            pristine += 1
+        elif content is None:
+            statuses.append(FileStatus(path=path, state=FileState.DELETED))
+        else:
+            statuses.append(_changed(subject, path, rendered[path], content))
+    return pristine, tuple(sorted(statuses, key=lambda status: status.path))
+
+
+def _changed(subject: _Subject, path: str, rendered: bytes, content: bytes) -> FileStatus:
+    """Stale if an older release rendered exactly this, else edited (with its diff)."""
+    for older in subject.history.older(subject.release):
+        try:
+            if subject.render(older).get(path) == content:
+                return FileStatus(path=path, state=FileState.STALE, release=older.name)
+        except RenderError:  # the answers do not fit that release: it cannot be the source
+            continue
+    return FileStatus(path=path, state=FileState.EDITED, diff=_diff(path, rendered, content))
+
+
+def _diff(path: str, rendered: bytes, content: bytes) -> str:
+    try:
+        before, after = rendered.decode(), content.decode()
+    except UnicodeDecodeError:
+        return f"binary file {path} differs\n"
+    lines = list(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            f"template/{path}",
+            f"service/{path}",
+        )
+    )
+    if len(lines) > _DIFF_LINES:
+        lines = [*lines[:_DIFF_LINES], f"... {len(lines) - _DIFF_LINES} more lines\n"]
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)
+
+
+def _drift_issues(statuses: tuple[FileStatus, ...]) -> list[Issue]:
+    messages = {
+        FileState.EDITED: "edited: differs from the template's render",
+        FileState.DELETED: "deleted: the template renders it",
+        FileState.STALE: "stale: equals the render of release {release}",
+        FileState.EXTRA: "added inside a template-owned folder",
+    }
+    return [
+        Issue(
+            id=f"enforced.{status.state.value}",
+            path=status.path,
+            message=messages[status.state].format(release=status.release),
+        )
+        for status in statuses
+        if status.state in messages
+    ]
+
+
+# Gates and update risk
+
+
+def _gate_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    return {
+        path: content
+        for path, content in files.items()
+        if path in _GATE_FILES or path.startswith(_WORKFLOWS)
+    }
+
+
+def _risk(
+    subject: _Subject,
+    rendered: Mapping[str, bytes],
+    target: Mapping[str, bytes],
+    files: Mapping[str, bytes],
+) -> UpdateRisk:
+    latest = subject.history.latest
+    if subject.commit == latest.commit:
+        return UpdateRisk(target=latest.name)
+    template = release(subject.history.repo, latest.commit)
+    render: Callable[[str], str] = functools.partial(
+        template.render_string, answers=subject.answers
+    )
+    return predict_update(
+        base=rendered,
+        target=target,
+        service=files,
+        skip_if_exists=list(template.copier_yml.get("_skip_if_exists", [])),
+        moves=moves(
+            template.copier_yml,
+            after=subject.release.version,
+            upto=latest.version,
+            render=render,
+        ),
+        target_release=latest.name,
+    )
