@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, NoReturn, assert_never
 
 from . import _console
+from ._audit import _arguments as _audit_arguments
 from ._config import Table, load_gates_table
-from ._errors import ConfigError, GateError
+from ._errors import ConfigError, GateError, ToolError
 from ._registry import GATES, Gate, GateModule
 from ._result import Finding, GateResult, Status, gates_version
 
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", parents=[common], help="list the gates and which are enabled")
     for gate in GATES.values():
         commands.add_parser(gate.name, parents=[common], help=gate.summary)
+    _audit_arguments.add_parsers(commands)
     return parser
 
 
@@ -113,6 +115,8 @@ def _internal_error(exc: BaseException) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in _audit_arguments.COMMANDS:
+        return _run_audit(args)
     project: Path = args.project.resolve()
     results: Path = (args.results or project / "gate-results").resolve()
     fmt: Format = args.format
@@ -137,6 +141,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         case _:
             assert_never(fmt)
     return code
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    """The platform-side audit, loaded only when asked for (it needs `paved-gates[audit]`)."""
+    try:
+        from ._audit import _cli as audit_cli  # noqa: PLC0415
+    except ModuleNotFoundError as exc:
+        raise ToolError(
+            tool="audit", message=f"needs paved-gates[audit] ({exc.name} is missing)"
+        ) from None
+    return audit_cli.run(args)
 
 
 def _enabled(root: Table) -> tuple[str, ...]:
