@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["COMMANDS", "DEFAULT_OUTPUT", "add_parsers"]
+
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
 COMMANDS = ("audit", "audit-merge")
 DEFAULT_OUTPUT = Path("audit-results")
 
 
-def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(commands: argparse._SubParsersAction[_P]) -> None:
     """Add `audit` and `audit-merge` to the `gates` subcommands."""
     audit = commands.add_parser(
         "audit",
