@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 
 import yaml
-
 from paved_gates._audit._policy import Policy, load_policy
 from paved_gates._audit._sources import from_manifest
+
 from tests._template import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "fleet-audit.yml"
