@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -60,7 +61,8 @@ class RepoReader:
 
     def close(self) -> None:
         """End the batch process."""
-        self._stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # git may have exited already
+            self._stdin.close()
         self._stdout.close()
         self._process.wait()
 
