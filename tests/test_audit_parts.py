@@ -109,6 +109,30 @@ def test_a_recorded_commit_resolves_to_its_release(template):
     assert history.resolve("v9.9.9").commit is None
 
 
+def test_a_clone_without_tags_reads_its_releases_from_releases_toml(template):
+    commits = {}
+    for version in ("0.1.0", "0.2.0"):
+        commits[version] = subprocess.run(
+            ["git", "rev-parse", f"v{version}^{{commit}}"],
+            cwd=template,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        _git(template, "tag", "-d", f"v{version}")
+    entries = "".join(
+        f'[[release]]\nversion = "{v}"\ncommit = "{c}"\nsupported = true\n'
+        for v, c in commits.items()
+    )
+    (template / "releases.toml").write_text(entries)
+    commit_all(template, "record both")
+    history = History(template, "tpl")
+    assert [(r.tag, r.commit) for r in history.releases] == [
+        (f"v{v}", c) for v, c in commits.items()
+    ]
+    assert history.resolve("v0.1.0").commit == commits["0.1.0"]
+
+
 # Sources and shards
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import tomllib
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from packaging.version import InvalidVersion, Version
 from .._errors import ConfigError
 
 __all__ = ["History", "Release", "Resolution"]
+
+#: `git describe` output copier records for a commit after a release: `v0.2.0-3-gabc1234`.
+_DESCRIBED = re.compile(r"^(v[^-]+)-\d+-g[0-9a-f]+$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,22 +51,30 @@ class History:
         self.releases = _read_releases(repo)
         if not self.releases:
             raise ConfigError(
-                message=f"the template {source} has no release tags (v<version>); "
-                "give a clone its tags from releases.toml first (docs/release.md)"
+                message=f"the template {source} has no release tags (v<version>) and no "
+                "releases.toml whose commits it holds"
             )
         self.latest = self.releases[-1]
         self._by_commit = {release.commit: release for release in self.releases}
+        self._by_tag = {release.tag: release for release in self.releases}
 
     def resolve(self, recorded: str) -> Resolution:
         """The commit and release a service's `_commit` names (tag, describe or commit id)."""
+        if recorded in self._by_tag:  # also when the clone has the release but not its tag
+            release = self._by_tag[recorded]
+            return Resolution(commit=release.commit, release=release)
         commit = _git(self.repo, "rev-parse", "--verify", "--quiet", f"{recorded}^{{commit}}")
         if commit is None:
             return Resolution(commit=None, release=None)
         if commit in self._by_commit:
             return Resolution(commit=commit, release=self._by_commit[commit])
-        described = _git(self.repo, "describe", "--tags", "--abbrev=0", "--match=v*", commit)
-        base = next((r for r in self.releases if r.tag == described), None)
-        return Resolution(commit=commit, release=base)
+        described = _DESCRIBED.match(recorded)
+        base = (
+            described[1]
+            if described
+            else _git(self.repo, "describe", "--tags", "--abbrev=0", "--match=v*", commit)
+        )
+        return Resolution(commit=commit, release=self._by_tag.get(base or ""))
 
     def behind(self, release: Release) -> int:
         """Releases newer than `release`."""
@@ -81,7 +93,32 @@ def _git(repo: Path, *args: str) -> str | None:
 
 
 def _read_releases(repo: Path) -> tuple[Release, ...]:
-    """Final releases from the tags; `supported` from releases.toml on the default branch."""
+    """Final releases: the tags, and releases.toml's entries on the default branch.
+
+    releases.toml also gives each its `supported`, and the commit of a release whose tag a
+    clone lacks (CI checkouts often carry no tags). A release the file does not list yet (it
+    is recorded after its tag) counts as supported when it is the newest.
+    """
+    found = {version: tag for version, tag in _tagged(repo).items() if not version.is_prerelease}
+    records = _records(repo)
+    for version, entry in records.items():
+        if version not in found and _is_commit(repo, str(entry.get("commit", ""))):
+            found[version] = (str(entry["commit"]), _commit_date(repo, str(entry["commit"])))
+    newest = max(found, default=None)
+    return tuple(
+        Release(
+            version=version,
+            tag=f"v{version}",
+            commit=commit,
+            date=date,
+            supported=bool(records.get(version, {}).get("supported", version == newest)),
+        )
+        for version, (commit, date) in sorted(found.items())
+    )
+
+
+def _tagged(repo: Path) -> dict[Version, tuple[str, dt.date]]:
+    """(commit, commit date) of each `v<version>` tag."""
     listing = _git(
         repo,
         "for-each-ref",
@@ -92,37 +129,33 @@ def _read_releases(repo: Path) -> tuple[Release, ...]:
     )
     if listing is None:
         raise ConfigError(message=f"the template at {repo} is not a git repository")
-    tags = []
+    tags = {}
     for line in listing.splitlines():
         tag, *ids, day = line.split()
         try:
             version = Version(tag.removeprefix("v"))
         except InvalidVersion:
             continue
-        if not version.is_prerelease:
-            tags.append((version, tag, ids[0], dt.date.fromisoformat(day)))
-    tags.sort()
-    supported = _supported(repo, "HEAD")
-    return tuple(
-        Release(
-            version=version,
-            tag=tag,
-            commit=commit,
-            date=day,
-            supported=supported.get(version, version == tags[-1][0]),
-        )
-        for version, tag, commit, day in tags
-    )
+        tags[version] = (ids[0], dt.date.fromisoformat(day))
+    return tags
 
 
-def _supported(repo: Path, ref: str) -> dict[Version, bool]:
-    """`supported` of each release in releases.toml at `ref`.
-
-    A release the file does not list yet (it is recorded after its tag) counts as supported
-    when it is the newest.
-    """
-    text = _git(repo, "show", f"{ref}:releases.toml")
+def _records(repo: Path) -> dict[Version, dict[str, object]]:
+    """releases.toml's entries on the default branch, by version (none without the file)."""
+    text = _git(repo, "show", "HEAD:releases.toml")
     if text is None:
         return {}
-    entries = tomllib.loads(text).get("release", [])
-    return {Version(entry["version"]): bool(entry.get("supported")) for entry in entries}
+    try:
+        entries = tomllib.loads(text).get("release", [])
+        return {Version(entry["version"]): entry for entry in entries}
+    except (tomllib.TOMLDecodeError, KeyError, InvalidVersion, TypeError) as exc:
+        raise ConfigError(message=f"the template's releases.toml is malformed: {exc}") from None
+
+
+def _is_commit(repo: Path, commit: str) -> bool:
+    return bool(commit) and _git(repo, "cat-file", "-e", f"{commit}^{{commit}}") is not None
+
+
+def _commit_date(repo: Path, commit: str) -> dt.date:
+    day = _git(repo, "show", "-s", "--format=%cs", commit) or ""
+    return dt.date.fromisoformat(day)
