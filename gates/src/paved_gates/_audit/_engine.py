@@ -140,7 +140,8 @@ def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> Servic
     extra = {path for path in subject.reader.files if enforced.match_file(path)} - set(rendered)
     files = subject.reader.read([*rendered, *target, *sorted(extra)])
     pristine, statuses = _enforced_states(subject, rendered, files, enforced, extra)
-    gates = weakened_gates(template=_gate_files(rendered), service=_gate_files(files), today=today)
+    template_gates, service_gates = _gate_files(rendered, files)
+    gates = weakened_gates(template=template_gates, service=service_gates, today=today)
     risk = _risk(subject, rendered, target, files)
     return replace(
         service,
@@ -395,12 +396,19 @@ def _drift_issues(statuses: tuple[FileStatus, ...]) -> list[Issue]:
 # Gates and update risk
 
 
-def _gate_files(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    return {
+def _gate_files(
+    rendered: Mapping[str, bytes], files: Mapping[str, bytes]
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The gate files the service changed or deleted, as rendered and as the service has them.
+
+    An unchanged file weakens nothing, so most services skip the parsing altogether.
+    """
+    template = {
         path: content
-        for path, content in files.items()
-        if path in _GATE_FILES or path.startswith(_WORKFLOWS)
+        for path, content in rendered.items()
+        if (path in _GATE_FILES or path.startswith(_WORKFLOWS)) and files.get(path) != content
     }
+    return template, {path: files[path] for path in template if path in files}
 
 
 def _risk(
