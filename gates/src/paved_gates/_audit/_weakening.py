@@ -632,12 +632,17 @@ def _blocking(
         message = f"{what} in {path} has continue-on-error: its failure no longer fails the run"
         shown = _shown(expected.get("continue-on-error", False))
         yield _issue("workflow-non-blocking", message, shown, _shown(keep_going), path)
-    if "if" in actual and _condition(actual["if"]) != _condition(expected.get("if")):
+    condition = _condition(actual.get("if"))
+    if condition not in _NEVER_SKIPS and condition != _condition(expected.get("if")):
         condition = _shown(actual["if"])
         message = f"{what} in {path} runs only if {condition}"
         yield _issue(
             "workflow-non-blocking", message, _shown(expected.get("if", "none")), condition, path
         )
+
+
+#: Conditions that run a job or step whatever happened before (or when nothing failed).
+_NEVER_SKIPS = frozenset({"", "true", "always()", "success()", "!cancelled()"})
 
 
 def _condition(value: Any) -> str:
