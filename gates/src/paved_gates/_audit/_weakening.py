@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import shlex
@@ -29,6 +30,8 @@ RUFF_FILES = (".ruff.toml", "ruff.toml")
 
 Document = Mapping[Any, Any]
 
+#: libyaml's safe loader where PyYAML has it: parsing workflows is most of this check's time.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: What `gates all` runs when `[tool.gates] enabled` is absent.
 _DEFAULT_ENABLED = tuple(name for name, gate in GATES.items() if gate.default_enabled)
 #: A critical group's threshold when it names none (`_coverage._group`).
@@ -56,21 +59,23 @@ def weakened_gates(
     """
     issues: list[Issue] = []
     if PYPROJECT in template:
-        expected = _toml(template[PYPROJECT])
+        expected = _template_file(template[PYPROJECT], _toml)
         actual = _read(service, PYPROJECT, _toml, "TOML")
         if isinstance(actual, Issue):
             issues.append(actual)
         else:
             issues += _pyproject(expected, actual, today)
         issues += _ruff_settings(template, service, expected, actual)
+    # Workflows and hooks are enforced files, mostly pristine: an unchanged one weakens nothing.
     for path in sorted(filter(_is_workflow, template)):
-        issues += _workflow_file(path, _yaml(template[path]), service)
-    if PRE_COMMIT in template:
+        if service.get(path) != template[path]:
+            issues += _workflow_file(path, _template_file(template[path], _yaml), service)
+    if PRE_COMMIT in template and service.get(PRE_COMMIT) != template[PRE_COMMIT]:
         actual = _read(service, PRE_COMMIT, _yaml, "YAML")
         if isinstance(actual, Issue):
             issues.append(actual)
         else:
-            issues += _hooks(_yaml(template[PRE_COMMIT]), actual)
+            issues += _hooks(_template_file(template[PRE_COMMIT], _yaml), actual)
     return tuple(issues)
 
 
@@ -82,12 +87,18 @@ def _is_workflow(path: str) -> bool:
     return name != path and "/" not in name and name.endswith((".yml", ".yaml"))
 
 
+@functools.lru_cache(maxsize=256)
+def _template_file(data: bytes, parse: Callable[[bytes], Document]) -> Document:
+    """A template file parsed once for all the services rendered alike (and never changed)."""
+    return parse(data)
+
+
 def _toml(data: bytes) -> Document:
     return tomllib.loads(data.decode("utf-8"))
 
 
 def _yaml(data: bytes) -> Document:
-    document = yaml.safe_load(data.decode("utf-8"))
+    document = yaml.load(data.decode("utf-8"), Loader=_SafeLoader)  # noqa: S506 (a safe loader)
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -492,7 +503,11 @@ def _ruff_settings(
 ) -> Iterator[Issue]:
     """Compare ruff's settings: from a ruff.toml where there is one, else `[tool.ruff]`."""
     path = _ruff_file(template)
-    expected = _toml(template[path]) if path else _table(template_pyproject, "tool", "ruff")
+    expected = (
+        _template_file(template[path], _toml)
+        if path
+        else _table(template_pyproject, "tool", "ruff")
+    )
     path = _ruff_file(service)
     if path is None:
         if not isinstance(service_pyproject, Issue):  # a malformed one is reported already
