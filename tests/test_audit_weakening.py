@@ -680,3 +680,21 @@ def test_a_template_that_does_not_parse_is_a_bug(renders: dict[str, Files]) -> N
         weakened_gates(
             template={**template, GATES_YML: b"jobs: [\n"}, service=template, today=TODAY
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "read"),
+    [
+        (PYPROJECT, True),
+        (PRE_COMMIT, True),
+        ("ruff.toml", True),
+        (".ruff.toml", True),
+        (".github/workflows/release.yaml", True),
+        (".github/workflows/README.md", False),
+        (".github/workflows/templates/job.yml", False),
+        ("src/my_service/pyproject.toml", False),
+        ("tools/gates/pyproject.toml", False),
+    ],
+)
+def test_the_audit_passes_only_the_files_that_configure_gates(path: str, read: bool) -> None:
+    assert reads(path) is read

@@ -431,11 +431,10 @@ _LAX_OPTIONS = frozenset(
         "implicit_reexport",
         "implicit_optional",
         "allow_untyped_globals",
-        "allow_untyped_calls",
     }
 )
 #: Options that relax whenever they differ from the template's.
-_LISTED_OPTIONS = frozenset({"disable_error_code", "exclude"})
+_LISTED_OPTIONS = frozenset({"disable_error_code", "exclude", "untyped_calls_exclude"})
 
 
 def _relaxes(option: str, value: Any) -> bool:
@@ -476,19 +475,21 @@ def _unset(option: str) -> Any:
 def _mypy(template: Document, service: Document) -> Iterator[Issue]:
     expected, actual = _mypy_options(template), _mypy_options(service)
     if expected.get(("*", "strict")) is True and ("*", "strict") not in actual:
-        message = "[tool.mypy] strict removed: mypy run without the gate's --strict checks less"
+        message = (
+            "[tool.mypy] strict removed: the lint gate passes --strict; mypy run alone does not"
+        )
         yield _issue("typing-relaxed", message, "strict = true", "strict unset")
     for (module, option), value in actual.items():
         before = expected.get((module, option), _unset(option))
         if not _relaxes(option, value) or value == before:
             continue
         now = f"{option} = {_shown(value)}"
-        if module != "*":
-            message = f"mypy {now} for {module} ([[tool.mypy.overrides]]): the lint gate too"
-        elif _STRICT_OPTION.fullmatch(option):
-            message = f"mypy {now} in [tool.mypy]: mypy run without the gate's --strict checks less"
+        scope = "[tool.mypy]" if module == "*" else f"[[tool.mypy.overrides]] for {module}"
+        if module == "*" and _STRICT_OPTION.fullmatch(option):
+            effect = "the lint gate's --strict overrides it; mypy run alone does not"
         else:
-            message = f"mypy {now} in [tool.mypy]: the lint gate's mypy --strict too"
+            effect = "it holds under the lint gate's mypy --strict too"
+        message = f"mypy {now} in {scope}: {effect}"
         yield _issue("typing-relaxed", message, f"{option} = {_shown(before)}", now)
 
 
@@ -672,23 +673,9 @@ def _job(
     path: str, what: str, expected: Mapping[Any, Any], actual: Mapping[Any, Any]
 ) -> Iterator[Issue]:
     yield from _blocking(path, what, expected, actual)
-    matrix = _table(actual, "strategy", "matrix")
-    for key, values in _table(expected, "strategy", "matrix").items():
-        kept = matrix.get(key)
-        if not isinstance(values, list) or not isinstance(kept, list):
-            continue  # an expression, or not a list: nothing to compare item by item
-        for value in values:
-            if value not in kept:
-                message = f"{what} in {path} no longer runs for {key} {_shown(value)}"
-                shown = f"{key}: {_shown(value)}"
-                yield _issue("workflow-job-removed", message, shown, "removed", path)
-    excluded = _list(_table(expected, "strategy", "matrix").get("exclude"))
-    for exclude in _list(matrix.get("exclude")):
-        if exclude not in excluded:
-            message = f"{what} in {path} no longer runs for matrix entries {_shown(exclude)}"
-            yield _issue(
-                "workflow-job-removed", message, "none", f"exclude {_shown(exclude)}", path
-            )
+    yield from _matrix(
+        path, what, _table(expected, "strategy", "matrix"), _table(actual, "strategy", "matrix")
+    )
     steps = [step for step in _list(actual.get("steps")) if isinstance(step, Mapping)]
     for step in _list(expected.get("steps")):
         if not isinstance(step, Mapping):
@@ -702,6 +689,27 @@ def _job(
         steps.remove(match)
         yield from _blocking(path, label, step, match)
         yield from _run(path, label, step.get("run"), match.get("run"))
+
+
+def _matrix(
+    path: str, what: str, expected: Mapping[Any, Any], actual: Mapping[Any, Any]
+) -> Iterator[Issue]:
+    """Matrix values (`gate: [lint, deps]`, `include` entries) dropped, or entries excluded."""
+    for key, values in expected.items():
+        kept = actual.get(key)
+        if key == "exclude" or not isinstance(values, list) or not isinstance(kept, list):
+            continue  # an expression, or not a list: nothing to compare item by item
+        for value in values:
+            if value not in kept:
+                message = f"{what} in {path} no longer runs for {key} {_shown(value)}"
+                shown = f"{key}: {_shown(value)}"
+                yield _issue("workflow-job-removed", message, shown, "removed", path)
+    excluded = _list(expected.get("exclude"))
+    for exclude in _list(actual.get("exclude")):
+        if exclude not in excluded:
+            message = f"{what} in {path} no longer runs for matrix entries {_shown(exclude)}"
+            shown = f"exclude {_shown(exclude)}"
+            yield _issue("workflow-job-removed", message, "none", shown, path)
 
 
 def _list(value: Any) -> list[Any]:
