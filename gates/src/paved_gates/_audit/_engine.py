@@ -22,7 +22,7 @@ from ._releases import History, Release
 from ._render import RenderError, release
 from ._risk import moves, predict_update
 from ._sources import ServiceSource, local_path
-from ._weakening import weakened_gates
+from ._weakening import reads, weakened_gates
 
 __all__ = ["Context", "audit_service"]
 
@@ -30,9 +30,6 @@ ANSWERS = ".copier-answers.yml"
 OWNERSHIP = ".paved/ownership.yml"
 CATALOG = "catalog-info.yaml"
 RESULTS = "gate-results/"
-#: What the weakened-gates check compares: these files and every workflow.
-_GATE_FILES = ("pyproject.toml", ".pre-commit-config.yaml")
-_WORKFLOWS = ".github/workflows/"
 #: An edited file's diff is cut after this many lines.
 _DIFF_LINES = 300
 
@@ -138,10 +135,10 @@ def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> Servic
     target = subject.render(latest) if subject.commit != latest.commit else rendered
     enforced = _enforced_spec(rendered)
     extra = {path for path in subject.reader.files if enforced.match_file(path)} - set(rendered)
-    files = subject.reader.read([*rendered, *target, *sorted(extra)])
+    gate_files = [path for path in subject.reader.files if reads(path)]
+    files = subject.reader.read([*rendered, *target, *sorted(extra), *gate_files])
     pristine, statuses = _enforced_states(subject, rendered, files, enforced, extra)
-    template_gates, service_gates = _gate_files(rendered, files)
-    gates = weakened_gates(template=template_gates, service=service_gates, today=today)
+    gates = _weakened(rendered, files, today)
     risk = _risk(subject, rendered, target, files)
     return replace(
         service,
@@ -396,19 +393,15 @@ def _drift_issues(statuses: tuple[FileStatus, ...]) -> list[Issue]:
 # Gates and update risk
 
 
-def _gate_files(
-    rendered: Mapping[str, bytes], files: Mapping[str, bytes]
-) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """The gate files the service changed or deleted, as rendered and as the service has them.
-
-    An unchanged file weakens nothing, so most services skip the parsing altogether.
-    """
-    template = {
-        path: content
-        for path, content in rendered.items()
-        if (path in _GATE_FILES or path.startswith(_WORKFLOWS)) and files.get(path) != content
-    }
-    return template, {path: files[path] for path in template if path in files}
+def _weakened(
+    rendered: Mapping[str, bytes], files: Mapping[str, bytes], today: dt.date
+) -> tuple[Issue, ...]:
+    """Weakened gates; a service whose gate files are the template's skips the parsing."""
+    template = {path: content for path, content in rendered.items() if reads(path)}
+    service = {path: content for path, content in files.items() if reads(path)}
+    if template == service:
+        return ()
+    return weakened_gates(template=template, service=service, today=today)
 
 
 def _risk(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from .._coverage import DEFAULT_CRITICAL, CoverageConfig
 from .._flake import FlakeConfig
