@@ -81,78 +81,116 @@
       body.append(tr);
     }
     if (!rows.length) {
-      body.append(el("tr", {}, el("td", { colspan: headers.length, class: "empty" }, "No service matches the filters.")));
+      const empty = el("td", { colspan: headers.length, class: "empty" }, "No service matches the filters.");
+      body.append(el("tr", {}, empty));
     }
     table.tBodies[0].replaceWith(body);
     $("shown").textContent = `Showing ${rows.length} of ${services.length} services`;
     for (const th of headers) {
-      if (th.dataset.key === sort.key) th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
-      else th.removeAttribute("aria-sort");
+      if (th.dataset.key !== sort.key) th.removeAttribute("aria-sort");
+      else th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
     }
   }
 
   function facts(pairs) {
-    return el("dl", { class: "facts" }, pairs.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value))));
+    const items = pairs.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value)));
+    return el("dl", { class: "facts" }, items);
   }
 
   function diff(text) {
     const pre = el("pre", { class: "diff" });
     for (const line of text.replace(/\n$/, "").split("\n")) {
-      const kind = /^(\+\+\+|---) /.test(line) ? "meta" : line.startsWith("@@") ? "hunk" : line[0] === "+" ? "add" : line[0] === "-" ? "del" : "";
+      const kind = /^(\+\+\+|---) /.test(line)
+        ? "meta"
+        : line.startsWith("@@")
+          ? "hunk"
+          : { "+": "add", "-": "del" }[line[0]];
       pre.append(el("span", kind ? { class: kind } : {}, line));
     }
     return pre;
   }
 
   function findings(issues) {
-    const head = el("tr", {}, ["Finding", "Path", "Message", "Template", "Service"].map((h) => el("th", { scope: "col" }, h)));
+    const titles = ["Finding", "Path", "Message", "Template", "Service"];
+    const head = el("tr", {}, titles.map((title) => el("th", { scope: "col" }, title)));
     const rows = issues.map((i) =>
-      el("tr", {}, el("td", {}, el("code", {}, i.id)), el("td", {}, i.path ? el("code", {}, i.path) : ""), el("td", {}, i.message),
-        el("td", { class: "value" }, i.expected ?? ""), el("td", { class: "value" }, i.actual ?? "")));
+      el(
+        "tr",
+        {},
+        el("td", {}, el("code", {}, i.id)),
+        el("td", {}, i.path ? el("code", {}, i.path) : ""),
+        el("td", {}, i.message),
+        el("td", { class: "value" }, i.expected ?? ""),
+        el("td", { class: "value" }, i.actual ?? ""),
+      ),
+    );
     return el("table", { class: "findings" }, el("thead", {}, head), el("tbody", {}, rows));
+  }
+
+  function versionFacts(service) {
+    const d = service.detail;
+    const v = d.version || {};
+    const known = (value) => (value === null || value === undefined ? "unknown" : String(value));
+    const yes = (flag) => (flag === undefined ? "unknown" : flag ? "yes" : "no");
+    return facts([
+      ["Team", d.team || "none"],
+      ["Release", known(v.release)],
+      ["Latest release", v.latest || data.latest],
+      ["Releases behind", known(v.releases_behind)],
+      ["Days behind", known(v.days_behind)],
+      ["Supported release", yes(v.supported)],
+      ["Recorded commit", v.commit ? el("code", {}, v.commit) : "unreadable"],
+      ["Commit in template history", yes(v.known)],
+      ["Pristine enforced files", String(d.pristine)],
+      ["Update risk", el("span", { class: `pill risk-${service.risk}` }, service.risk)],
+    ]);
+  }
+
+  function files(list) {
+    const parts = [el("h3", {}, `Enforced files that are not pristine (${list.length})`)];
+    if (!list.length) parts.push(el("p", {}, "None."));
+    for (const file of list) {
+      const label = file.release ? `${file.state} (as ${file.release})` : file.state;
+      const state = el("span", { class: `pill state-${file.state}` }, label);
+      const summary = el("summary", {}, state, el("code", {}, file.path));
+      const body = file.diff ? diff(file.diff) : el("p", {}, "No diff to show.");
+      parts.push(el("details", { class: "file", open: "" }, summary, body));
+    }
+    return parts;
+  }
+
+  function update(risk) {
+    if (!risk) return [];
+    const list = (items, wrap) => el("ul", { class: "plain" }, items.map((item) => el("li", {}, wrap(item))));
+    const parts = [
+      el("h3", {}, `Update to ${risk.target}`),
+      facts([
+        ["Files it would write", String(risk.changed)],
+        ["Conflicts", String(risk.conflicts.length)],
+        ["Renames and removals", String(risk.migrations.length)],
+      ]),
+    ];
+    if (risk.conflicts.length) parts.push(el("p", {}, "Conflicts in:"), list(risk.conflicts, (p) => el("code", {}, p)));
+    if (risk.migrations.length) parts.push(el("p", {}, "Renames and removals:"), list(risk.migrations, (m) => m));
+    return parts;
   }
 
   function detail(service) {
     const d = service.detail;
-    const v = d.version;
-    const yes = (flag) => (flag ? "yes" : "no");
     const parts = [];
     const violations = d.issues.filter((i) => i.id.startsWith("policy."));
     if (violations.length) {
-      parts.push(el("div", { class: "callout", role: "note" }, el("strong", {}, "Policy violations"), el("ul", {}, violations.map((i) => el("li", {}, i.message)))));
+      const items = el("ul", {}, violations.map((i) => el("li", {}, i.message)));
+      parts.push(el("div", { class: "callout", role: "note" }, el("strong", {}, "Policy violations"), items));
     }
-    parts.push(facts([
-      ["Team", d.team || "none"],
-      ["Release", v ? v.release || "unknown" : "unknown"],
-      ["Latest release", v ? v.latest : data.latest],
-      ["Releases behind", v && v.releases_behind !== null ? String(v.releases_behind) : "unknown"],
-      ["Days behind", v && v.days_behind !== null ? String(v.days_behind) : "unknown"],
-      ["Supported release", v ? yes(v.supported) : "unknown"],
-      ["Recorded commit", v ? el("code", {}, v.commit) : "unreadable"],
-      ["Commit in template history", v ? yes(v.known) : "unknown"],
-      ["Pristine enforced files", String(d.pristine)],
-      ["Update risk", el("span", { class: `pill risk-${service.risk}` }, service.risk)],
-    ]));
-    parts.push(el("h3", {}, `Findings (${d.issues.length})`), d.issues.length ? findings(d.issues) : el("p", {}, "None."));
-    if (d.risk) {
-      parts.push(el("h3", {}, `Update to ${d.risk.target}`), facts([
-        ["Files it would write", String(d.risk.changed)],
-        ["Conflicts", String(d.risk.conflicts.length)],
-        ["Renames and removals", String(d.risk.migrations.length)],
-      ]));
-      if (d.risk.conflicts.length) parts.push(el("p", {}, "Conflicts in:"), el("ul", { class: "plain" }, d.risk.conflicts.map((p) => el("li", {}, el("code", {}, p)))));
-      if (d.risk.migrations.length) parts.push(el("p", {}, "Renames and removals:"), el("ul", { class: "plain" }, d.risk.migrations.map((m) => el("li", {}, m))));
-    }
+    parts.push(versionFacts(service));
+    parts.push(el("h3", {}, `Findings (${d.issues.length})`));
+    parts.push(d.issues.length ? findings(d.issues) : el("p", {}, "None."));
+    parts.push(...files(d.files), ...update(d.risk));
     const gates = Object.entries(d.gate_results);
     if (gates.length) {
-      parts.push(el("h3", {}, "Last gate results"), facts(gates.map(([gate, status]) => [gate, el("span", { class: `pill status-${status}` }, status)])));
-    }
-    parts.push(el("h3", {}, `Enforced files that are not pristine (${d.files.length})`));
-    if (!d.files.length) parts.push(el("p", {}, "None."));
-    for (const file of d.files) {
-      const label = file.release ? `${file.state} (as ${file.release})` : file.state;
-      const summary = el("summary", {}, el("span", { class: `pill state-${file.state}` }, label), el("code", {}, file.path));
-      parts.push(el("details", { class: "file", open: "" }, summary, file.diff ? diff(file.diff) : el("p", {}, "No diff to show.")));
+      const pill = (status) => el("span", { class: `pill status-${status}` }, status);
+      parts.push(el("h3", {}, "Last gate results"), facts(gates.map(([gate, status]) => [gate, pill(status)])));
     }
     return parts;
   }
@@ -171,7 +209,8 @@
     }
     const service = byName.get(name);
     $("detail-title").textContent = service ? service.name : "Unknown service";
-    $("detail-source").textContent = service ? service.detail.source : `No service named "${name}" in this report.`;
+    const source = service ? service.detail.source : `No service named "${name}" in this report.`;
+    $("detail-source").textContent = source;
     $("detail-body").replaceChildren(...(service ? detail(service) : []));
     if (!dialog.open) dialog.showModal();
     $("detail-body").scrollTop = 0;
@@ -180,7 +219,9 @@
   for (const th of headers) {
     th.querySelector("button").addEventListener("click", () => {
       const numeric = th.dataset.type !== "text";
-      sort = sort.key === th.dataset.key ? { key: sort.key, dir: -sort.dir } : { key: th.dataset.key, dir: numeric ? -1 : 1 };
+      // A new column sorts text A to Z and figures worst (largest) first; a second click flips it.
+      const dir = sort.key === th.dataset.key ? -sort.dir : numeric ? -1 : 1;
+      sort = { key: th.dataset.key, dir };
       render();
     });
   }
