@@ -217,3 +217,28 @@ def test_a_markup_name_is_text_and_never_runs(opened: tuple[Page, Traffic]):
     assert page.locator("img").count() == 0
     assert page.locator("script").count() == 2  # the page's data and its own code
     assert page.locator("dialog b").count() == 0
+
+
+def test_a_large_fleet_draws_rows_a_page_at_a_time(chromium: Browser, tmp_path: Path):
+    write_reports(sample_fleet(450), tmp_path)
+    report = tmp_path / "audit.html"
+    with offline_page(chromium, report) as (page, traffic):
+        page.goto(report.as_uri())
+        more = page.locator("#more")
+
+        assert len(_names(page)) == 200
+        assert page.locator("#shown").inner_text() == (
+            "Showing 200 of 450 matching services (450 in all)"
+        )
+        more.click()
+        assert len(_names(page)) == 400
+        assert more.inner_text() == "Show 50 more"
+        more.click()
+        assert len(_names(page)) == 450
+        assert more.is_hidden()
+
+        page.locator("#f-text").fill("ledger")
+
+        assert len(_names(page)) == 15
+        assert page.locator("#shown").inner_text() == "Showing 15 of 450 services"
+        assert traffic.console_errors == []

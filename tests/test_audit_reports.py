@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def test_reports_are_written_and_audit_json_round_trips(fleet: FleetAudit, tmp_p
 
 def test_fact_files_follow_the_fleet(fleet: FleetAudit, tmp_path: Path):
     write_reports(fleet, tmp_path)
-    smaller = FleetAudit(**{**vars(fleet), "services": fleet.services[:5]})
+    smaller = replace(fleet, services=fleet.services[:5])
 
     write_reports(smaller, tmp_path)
 
@@ -150,9 +151,7 @@ def test_markdown_of_a_fleet_of_5000_fits_a_github_comment():
 
 
 def test_markdown_of_a_clean_fleet(fleet: FleetAudit):
-    clean = FleetAudit(
-        **{**vars(fleet), "services": tuple(s for s in fleet.services if s.name in CLEAN)}
-    )
+    clean = replace(fleet, services=tuple(s for s in fleet.services if s.name in CLEAN))
 
     text = markdown(clean)
 
@@ -203,7 +202,7 @@ def test_insights_facts_leave_out_what_the_audit_could_not_read(fleet: FleetAudi
 
 def test_insights_facts_of_weakened_gates_and_extra_facts(fleet: FleetAudit):
     service = _service(fleet, "card-vault")
-    service = type(service)(**{**vars(service), "insights": {"pavedCustom": 7}})
+    service = replace(service, insights={"pavedCustom": 7})
 
     values = facts(service)["facts"]
 

@@ -190,6 +190,7 @@ def _table(fleet: FleetAudit, rows: list[ServiceSummary]) -> str:
         '<label class="check"><input type="checkbox" id="f-violations">violations only</label>'
         '<button type="button" id="f-clear">Clear filters</button></div>'
         f'<table id="services"><thead><tr>{headers}</tr></thead><tbody></tbody></table>'
+        '<button type="button" id="more" class="more" hidden></button>'
         "<noscript><p>The services table needs JavaScript; audit.json has the same data.</p>"
         "</noscript></section>"
     )

@@ -52,17 +52,18 @@ def markdown(fleet: FleetAudit, *, html_report: str = "audit.html") -> str:
 
 
 def _header(fleet: FleetAudit, totals: FleetTotals) -> list[str]:
-    shard = f", shard {fleet.shard}" if fleet.shard else ""
+    shard = f", shard {_text(fleet.shard, 20)}" if fleet.shard else ""
     if totals.violations:
         verdict = f"❌ {totals.violations} of {totals.services} services violate the policy."
     else:
         verdict = "✅ Every service is within the policy."
     lines = [
-        f"## paved fleet audit: {totals.services} services, latest release {fleet.latest}",
+        f"## paved fleet audit: {totals.services} services,"
+        f" latest release {_text(fleet.latest, 40)}",
         "",
         verdict,
         "",
-        f"Template {_code(fleet.template, 120)}, audited {fleet.generated_at}{shard}.",
+        f"Template {_code(fleet.template, 120)}, audited {_text(fleet.generated_at, 40)}{shard}.",
         "",
         "| services | count |",
         "|---|--:|",

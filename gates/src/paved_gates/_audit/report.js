@@ -11,7 +11,9 @@
   const table = $("services");
   const headers = [...table.querySelectorAll("thead th")];
   const dialog = $("detail");
+  const PAGE = 200; // rows drawn at a time: a fleet of thousands still sorts and filters at once
   let sort = { key: "name", dir: 1 };
+  let limit = PAGE;
 
   // An element with attributes and children; strings become text, never markup.
   function el(tag, attrs, ...children) {
@@ -76,7 +78,7 @@
   function render() {
     const rows = services.filter(matches).sort(compare);
     const body = el("tbody");
-    for (const service of rows) {
+    for (const service of rows.slice(0, limit)) {
       const tr = el("tr", { "data-name": service.name }, headers.map((th) => cell(service, th)));
       body.append(tr);
     }
@@ -85,7 +87,13 @@
       body.append(el("tr", {}, empty));
     }
     table.tBodies[0].replaceWith(body);
-    $("shown").textContent = `Showing ${rows.length} of ${services.length} services`;
+    const shown = Math.min(limit, rows.length);
+    $("shown").textContent =
+      shown === rows.length
+        ? `Showing ${shown} of ${services.length} services`
+        : `Showing ${shown} of ${rows.length} matching services (${services.length} in all)`;
+    $("more").hidden = shown === rows.length;
+    $("more").textContent = `Show ${Math.min(PAGE, rows.length - shown)} more`;
     for (const th of headers) {
       if (th.dataset.key !== sort.key) th.removeAttribute("aria-sort");
       else th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
@@ -225,17 +233,25 @@
       render();
     });
   }
-  for (const id of ["f-text", "f-team", "f-release", "f-risk", "f-violations"]) $(id).addEventListener("input", render);
+  const refilter = () => {
+    limit = PAGE;
+    render();
+  };
+  for (const id of ["f-text", "f-team", "f-release", "f-risk", "f-violations"]) $(id).addEventListener("input", refilter);
+  $("more").addEventListener("click", () => {
+    limit += PAGE;
+    render();
+  });
   $("f-clear").addEventListener("click", () => {
     for (const id of ["f-text", "f-team", "f-release", "f-risk"]) $(id).value = "";
     $("f-violations").checked = false;
-    render();
+    refilter();
   });
   for (const button of document.querySelectorAll(".heat")) {
     button.addEventListener("click", () => {
       $("f-team").value = button.dataset.team;
       $("f-release").value = button.dataset.release;
-      render();
+      refilter();
       table.scrollIntoView({ behavior: "smooth" });
     });
   }
