@@ -147,10 +147,11 @@ def edited_with_conflicts(name: str, team: str | None, release: str) -> ServiceA
         name,
         team,
         release,
-        pristine=62,
+        pristine=61,
         files=(
             FileStatus(path=path, state=FileState.EDITED, diff=_APP_DIFF.format(pkg=pkg)),
             FileStatus(path=".pre-commit-config.yaml", state=FileState.STALE, release="0.1.0"),
+            FileStatus(path="ruff.toml", state=FileState.STALE, release="0.1.0"),
         ),
         issues=(
             *_behind_policy(release),
@@ -234,14 +235,28 @@ def weakened_gates(name: str, team: str | None, release: str) -> ServiceAudit:
 
 
 def stale_files(name: str, team: str | None, release: str) -> ServiceAudit:
+    pkg = name.replace("-", "_")
+    paths = (
+        ".github/workflows/gates.yml",
+        ".github/workflows/release.yml",
+        ".pre-commit-config.yaml",
+        "ops/alerts.yml",
+        "ops/dashboards/service.json",
+        "ops/runbooks/error-budget-burn.md",
+        "ruff.toml",
+        f"src/{pkg}/core/health.py",
+        f"src/{pkg}/core/logging.py",
+        f"src/{pkg}/core/metrics.py",
+        f"src/{pkg}/core/tracing.py",
+        "tools/gates/pyproject.toml",
+    )
     return _service(
         name,
         team,
         release,
-        pristine=61,
+        pristine=52,
         files=tuple(
-            FileStatus(path=path, state=FileState.STALE, release="0.2.0")
-            for path in ("ops/alerts.yml", "ruff.toml", ".github/workflows/gates.yml")
+            FileStatus(path=path, state=FileState.STALE, release="0.2.0") for path in paths
         ),
         issues=(
             *_behind_policy(release),

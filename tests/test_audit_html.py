@@ -242,3 +242,13 @@ def test_a_large_fleet_draws_rows_a_page_at_a_time(chromium: Browser, tmp_path: 
         assert len(_names(page)) == 15
         assert page.locator("#shown").inner_text() == "Showing 15 of 450 services"
         assert traffic.console_errors == []
+
+
+def test_figures_sort_as_numbers(opened: tuple[Page, Traffic], fleet: FleetAudit):
+    page, _traffic = opened
+    stale = sorted((ServiceSummary.of(s).stale for s in fleet.services), reverse=True)
+    assert stale[:4] == [12, 12, 2, 2]  # as text, "2" would come before "12"
+
+    page.locator('#services th[data-key="stale"] button').click()
+
+    assert [int(value) for value in _column(page, 7)] == stale

@@ -174,7 +174,7 @@ def test_insights_facts_of_a_service_with_conflicts(fleet: FleetAudit):
             "pavedOnSupportedRelease": False,
             "pavedEnforcedFilesEdited": 1,
             "pavedEnforcedFilesDeleted": 0,
-            "pavedEnforcedFilesStale": 1,
+            "pavedEnforcedFilesStale": 2,
             "pavedEnforcedFilesExtra": 0,
             "pavedGatesWeakened": 0,
             "pavedUpdateRisk": "high",
