@@ -13,6 +13,7 @@ __all__ = ["NO_TEAM", "heatmap", "histogram"]
 
 #: How the page names services without a team.
 NO_TEAM = "(no team)"
+_TONES = {0: "good", 1: "warn"}  # a bar's colour by releases behind; more is "bad"
 
 
 def histogram(rows: list[ServiceSummary]) -> str:
@@ -32,15 +33,7 @@ def histogram(rows: list[ServiceSummary]) -> str:
     for index, behind in enumerate(buckets):
         count = counts.get(behind, 0)
         label = "unknown" if behind is None else str(behind)
-        tone = (
-            "none"
-            if behind is None
-            else "good"
-            if behind == 0
-            else "warn"
-            if behind == 1
-            else "bad"
-        )
+        tone = "none" if behind is None else _TONES.get(behind, "bad")
         bar = (height - top - bottom) * count / tallest
         x = index * slot + slot * 0.2
         y = height - bottom - bar

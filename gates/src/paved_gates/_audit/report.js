@@ -36,27 +36,29 @@
 
   const order = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
 
-  function compare(a, b) {
+  function comparator() {
     const type = headers.find((th) => th.dataset.key === sort.key).dataset.type;
-    const x = sortValue(a, sort.key, type);
-    const y = sortValue(b, sort.key, type);
-    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
-    return order(x, y) * sort.dir || order(a.name, b.name);
+    return (a, b) => {
+      const x = sortValue(a, sort.key, type);
+      const y = sortValue(b, sort.key, type);
+      if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+      return order(x, y) * sort.dir || order(a.name, b.name);
+    };
   }
 
-  function matches(service) {
+  // The filters as set now: a predicate over services.
+  function filter() {
     const text = $("f-text").value.trim().toLowerCase();
-    const team = $("f-team").value;
+    const team = $("f-team").value; // "" for any, else "=" + team ("=" alone: no team)
     const release = $("f-release").value;
     const risk = $("f-risk").value;
-    const haystack = `${service.name}\n${service.team || ""}`.toLowerCase();
-    return (
-      (!text || haystack.includes(text)) &&
+    const violations = $("f-violations").checked;
+    return (service) =>
+      (!text || `${service.name}\n${service.team || ""}`.toLowerCase().includes(text)) &&
       (!team || team.slice(1) === (service.team || "")) &&
       (!release || release.slice(1) === (service.release || "")) &&
       (!risk || risk === service.risk) &&
-      (!$("f-violations").checked || service.violations > 0)
-    );
+      (!violations || service.violations > 0);
   }
 
   function cell(service, th) {
@@ -76,7 +78,7 @@
   }
 
   function render() {
-    const rows = services.filter(matches).sort(compare);
+    const rows = services.filter(filter()).sort(comparator());
     const body = el("tbody");
     for (const service of rows.slice(0, limit)) {
       const tr = el("tr", { "data-name": service.name }, headers.map((th) => cell(service, th)));
