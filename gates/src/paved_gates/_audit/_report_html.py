@@ -61,7 +61,6 @@ def html(fleet: FleetAudit) -> str:
             "default-src 'none'",
             f"style-src {_hash(css)}",
             f"script-src {_hash(script)}",
-            "img-src data:",
             "base-uri 'none'",
             "form-action 'none'",
         )
