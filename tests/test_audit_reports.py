@@ -200,9 +200,8 @@ def test_insights_facts_leave_out_what_the_audit_could_not_read(fleet: FleetAudi
         assert unknown not in values
 
 
-def test_insights_facts_of_weakened_gates_and_extra_facts(fleet: FleetAudit):
+def test_insights_facts_of_weakened_gates(fleet: FleetAudit):
     service = _service(fleet, "card-vault")
-    service = replace(service, insights={"pavedCustom": 7})
 
     values = facts(service)["facts"]
 
@@ -210,7 +209,6 @@ def test_insights_facts_of_weakened_gates_and_extra_facts(fleet: FleetAudit):
     assert values["pavedPolicyViolations"] == 1
     assert values["pavedOnLatestRelease"] is True
     assert values["pavedGateResults"]["coverage"] == "failed"
-    assert values["pavedCustom"] == 7
 
 
 def test_insights_files_hold_each_services_facts(fleet: FleetAudit, tmp_path: Path):

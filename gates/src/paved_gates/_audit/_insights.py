@@ -12,8 +12,7 @@ luxon's `DateTime.fromISO`)::
 
 `FACT_SCHEMA` is the retriever's `schema` (each fact's type and description). A fact the
 audit could not establish (no readable answers file, an unknown commit) is left out rather
-than guessed, so a check on it reports the fact as missing. Facts the engine recorded in
-`ServiceAudit.insights` are carried over; the ones computed here win on a clash.
+than guessed, so a check on it reports the fact as missing.
 """
 
 from __future__ import annotations
@@ -127,5 +126,5 @@ def facts(service: ServiceAudit, *, timestamp: str | None = None) -> dict[str, A
     return {
         "entity": entity_ref(service.name),
         "timestamp": timestamp or datetime.now(UTC).isoformat(timespec="seconds"),
-        "facts": {**service.insights, **values},
+        "facts": values,
     }

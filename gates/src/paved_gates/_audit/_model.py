@@ -174,7 +174,6 @@ class ServiceAudit:
     issues: tuple[Issue, ...] = ()  # every finding, input problems and policy included
     risk: UpdateRisk | None = None
     gate_results: Mapping[str, str] = field(default_factory=dict)  # gate -> last status
-    insights: Mapping[str, Any] = field(default_factory=dict)  # Backstage Tech Insights facts
 
     @property
     def violations(self) -> tuple[Issue, ...]:
@@ -192,7 +191,6 @@ class ServiceAudit:
             "issues": [issue.as_dict() for issue in self.issues],
             "risk": self.risk.as_dict() if self.risk else None,
             "gate_results": dict(self.gate_results),
-            "insights": dict(self.insights),
         }
 
     @classmethod
@@ -207,7 +205,6 @@ class ServiceAudit:
             issues=tuple(Issue.from_dict(item) for item in data.get("issues", [])),
             risk=UpdateRisk.from_dict(data["risk"]) if data.get("risk") else None,
             gate_results=dict(data.get("gate_results", {})),
-            insights=dict(data.get("insights", {})),
         )
 
 

@@ -114,7 +114,6 @@ def _data(fleet: FleetAudit, rows: list[ServiceSummary]) -> str:
     services = []
     for row, service in zip(rows, fleet.services, strict=True):
         detail = service.as_dict()
-        del detail["insights"]
         services.append({**row.as_dict(), "detail": detail})
     text = json.dumps(
         {"latest": fleet.latest, "releases": list(fleet.releases), "services": services},
