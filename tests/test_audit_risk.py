@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import jinja2
@@ -44,14 +44,17 @@ def _predict(
     base: Mapping[str, bytes],
     target: Mapping[str, bytes],
     service: Mapping[str, bytes],
-    **options: object,
+    *,
+    exclude: Sequence[str] = (),
+    moves: Sequence[Move] = (),
 ) -> PredictedUpdate:
     return simulate(
         base=base,
         target=target,
         service=service,
         skip_if_exists=SEEDED,
-        **options,  # type: ignore[arg-type]
+        exclude=exclude,
+        moves=moves,
     )
 
 
@@ -470,7 +473,8 @@ def _seed_edits(
 
     def edit(kind: str, candidates: list[str], change: Callable[[str], bytes | None]) -> None:
         for path in candidates:
-            if path not in edits and (data := change(path)) is not None:
+            data = None if path in edits else change(path)
+            if data is not None and data != base.get(path):
                 (service / path).parent.mkdir(parents=True, exist_ok=True)
                 (service / path).write_bytes(data)
                 edits[path] = kind

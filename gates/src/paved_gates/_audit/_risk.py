@@ -168,8 +168,9 @@ def predict_update(
         target: The template rendered at `target_release` with the same answers.
         service: The service's files at `HEAD`.
         skip_if_exists: The latest release's `_skip_if_exists`, rendered.
-        exclude: The latest release's `_exclude`, rendered as for an update
-            (`_copier_operation == "update"`); copier leaves them out of both renders.
+        exclude: The latest release's `_exclude` (and the service's release's, where they
+            differ), rendered as for an update (`_copier_operation == "update"`): copier
+            leaves these paths out of both renders.
         moves: The moves of the update (`moves`).
         target_release: The release the prediction is for.
         answers_file: The service's answers file, rewritten by every update.
@@ -296,7 +297,7 @@ def _lines(data: bytes) -> list[bytes]:
     return lines if lines[-1] else lines[:-1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Hunk:
     start: int  # first line of the preimage in the old file (0-based)
     before: Sequence[bytes]  # preimage: context and removed lines
