@@ -22,8 +22,8 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
 from types import MappingProxyType
 from typing import Any
@@ -41,7 +41,7 @@ from jinja2 import Template, TemplateError
 from pathspec import PathSpec
 
 from .._errors import GateError
-from ._render_env import Environment, environment, load_config, reset_yield
+from ._render_env import environment, load_config, reset_yield
 from ._template_tree import ReleaseError, TemplateTree, TreeEscapeError
 
 __all__ = ["ReleaseError", "RenderError", "Rendered", "TemplateRelease", "release"]
@@ -91,6 +91,7 @@ class _Answers:
 
     context: dict[str, Any]  # copier's `_render_context()` in the render phase
     answers_path: str
+    parts: dict[str, str] = field(default_factory=dict)  # path parts rendered, by source
 
 
 def _strip_prefix(message: str, question: str) -> str:
@@ -111,6 +112,7 @@ class TemplateRelease:
         self._questions: dict[str, dict[str, Any]] = questions
         self.questions = frozenset(questions)
         self._env = environment(tree, config, ref)
+        self._yield = get_yield_context(self._env)
         self._suffix: str = settings.get("templates_suffix", DEFAULT_TEMPLATES_SUFFIX)
         if settings.get("preserve_symlinks"):
             raise ReleaseError(ref=ref, message="_preserve_symlinks is not supported")
@@ -121,6 +123,8 @@ class TemplateRelease:
             key for key, details in questions.items() if details.get("secret")
         }
         self._walks: dict[str, tuple[_Source, ...]] = {}
+        self._existing: dict[str, bool] = {}
+        self._verbatim: dict[str, bytes] = {}
         self._templates: dict[str, Template] = {}
         self._specs: dict[tuple[str, ...], Callable[[str], bool]] = {}
         self._last: tuple[str, _Answers] | None = None
@@ -167,9 +171,10 @@ class TemplateRelease:
         self, answers: AnswersMap, given: Mapping[str, Any], phase: Phase, answers_path: str
     ) -> dict[str, Any]:
         """copier's `Worker._render_context()`; `answers.init` is the data copier was given."""
+        combined = answers.combined
         return dict(
-            **answers.combined,
-            _copier_answers=self._remembered(answers, given),
+            **combined,
+            _copier_answers=self._remembered(combined, answers.hidden, given),
             _copier_conf={
                 **self._conf,
                 "answers_file": PurePath(answers_path),
@@ -179,14 +184,16 @@ class TemplateRelease:
             _copier_phase=phase,
         )
 
-    def _remembered(self, answers: AnswersMap, given: Mapping[str, Any]) -> dict[str, Any]:
+    def _remembered(
+        self, combined: Mapping[str, Any], hidden: set[str], given: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """copier's `Worker._answers_to_remember()`, with the recorded `_commit` and source."""
         remembered = {key: given[key] for key in _RECORDED if given.get(key) is not None}
         remembered.update(
             (key, value)
-            for key, value in answers.combined.items()
+            for key, value in combined.items()
             if not key.startswith("_")
-            and key not in answers.hidden
+            and key not in hidden
             and key not in self._secret
             and key in self._questions
             and isinstance(value, JSONSerializable)
@@ -305,8 +312,9 @@ class TemplateRelease:
     def _render_string(self, source: str, context: Mapping[str, Any]) -> str:
         return self._env.from_string(source).render(context)
 
-    def _render_part(self, part: str, context: Mapping[str, Any]) -> str:
+    def _render_part(self, part: str, answers: _Answers, extra: dict[str, Any] | None) -> str:
         env = self._env
+        reset_yield(self._yield)
         if (
             env.block_start_string not in part
             and env.variable_start_string not in part
@@ -315,8 +323,13 @@ class TemplateRelease:
             and env.line_comment_prefix is None
         ):
             return part  # Jinja renders plain text to itself
-        reset_yield(env)
-        return self._render_string(part, context)
+        if not extra and part in answers.parts:
+            return answers.parts[part]
+        context = {**answers.context, **extra} if extra else answers.context
+        text = self._render_string(part, context)
+        if not extra and not self._yield.yield_name:
+            answers.parts[part] = text
+        return text
 
     def _destinations(
         self,
@@ -328,35 +341,36 @@ class TemplateRelease:
     ) -> Iterator[tuple[str, dict[str, Any] | None]]:
         """copier's `_render_parts`: destination paths (a `yield` tag makes several)."""
         if not parts:
-            path = str(PurePosixPath(*rendered))
-            if source.is_template or not self._tree.exists(path + self._suffix):
+            if any("/" in part or part == "." for part in rendered):
+                path = str(PurePosixPath(*rendered))  # as copier's Path(*parts) reads them
+            else:
+                path = "/".join(rendered)
+            if source.is_template or not self._exists(path + self._suffix):
                 yield path, extra
             return
-        context = {**answers.context, **extra} if extra else answers.context
         try:
-            text = self._render_part(parts[0], context)
+            text = self._render_part(parts[0], answers, extra)
+            name, values = self._yield.yield_name, self._yield.yield_iterable
+            each = [{**(extra or {}), name: value} for value in values or ()] if name else []
+            texts = [self._render_part(parts[0], answers, again) for again in each]
         except _REFUSALS as error:
             raise RenderError(path=source.src, message=f"path: {error}") from error
-        name, values = _yield_state(self._env)
-        if name:
-            for value in values or ():
-                again = {**(extra or {}), name: value}
-                try:
-                    text = self._render_part(parts[0], {**answers.context, **again})
-                except _REFUSALS as error:
-                    raise RenderError(path=source.src, message=f"path: {error}") from error
-                yield from self._next_part(
-                    source=source,
-                    answers=answers,
-                    parts=parts,
-                    rendered=rendered,
-                    text=text,
-                    extra=again,
-                )
-            return
-        yield from self._next_part(
-            source=source, answers=answers, parts=parts, rendered=rendered, text=text, extra=extra
-        )
+        if not name:
+            texts, each = [text], [extra or {}]
+        for text, again in zip(texts, each, strict=True):
+            yield from self._next_part(
+                source=source,
+                answers=answers,
+                parts=parts,
+                rendered=rendered,
+                text=text,
+                extra=again or None,
+            )
+
+    def _exists(self, path: str) -> bool:
+        if path not in self._existing:
+            self._existing[path] = self._tree.exists(path)
+        return self._existing[path]
 
     def _next_part(
         self,
@@ -382,7 +396,8 @@ class TemplateRelease:
             for line in _LINEBREAK.split(self._render_string(exclusion, extra))
         )
         if patterns not in self._specs:
-            self._specs[patterns] = PathSpec.from_lines(_pathspec_pattern, patterns).match_file
+            spec = PathSpec.from_lines(_pathspec_pattern, patterns)
+            self._specs[patterns] = functools.lru_cache(maxsize=8192)(spec.match_file)
         return self._specs[patterns]
 
     def _skipped(self, context: Mapping[str, Any]) -> Callable[[str], bool]:
@@ -404,19 +419,21 @@ class TemplateRelease:
     def _content(self, source: _Source, context: Mapping[str, Any]) -> bytes:
         """copier's `_render_file`, up to the write."""
         if not source.is_template:
-            return self._tree.read_bytes(source.src)
+            if source.src not in self._verbatim:
+                self._verbatim[source.src] = self._tree.read_bytes(source.src)
+            return self._verbatim[source.src]
         try:
             template = self._template(source.src)
         except UnicodeDecodeError as error:
             if self._suffix:
                 raise RenderError(path=source.src, message=f"not UTF-8: {error}") from error
             return self._tree.read_bytes(source.src)
-        reset_yield(self._env)
+        reset_yield(self._yield)
         try:
             text = template.render(context)
         except _REFUSALS as error:
             raise RenderError(path=source.src, message=str(error)) from error
-        if _yield_state(self._env)[0]:
+        if self._yield.yield_name:
             raise RenderError(path=source.src, message="a yield tag in a file")
         return text.encode()
 
@@ -469,12 +486,6 @@ class TemplateRelease:
             return self._render_string(source, {**context, **(extra or {})})
         except _REFUSALS as error:
             raise RenderError(message=f"{source!r}: {error}") from error
-
-
-def _yield_state(env: Environment) -> tuple[str | None, Iterable[Any] | None]:
-    """The `{% yield name from values %}` the last render met, if any."""
-    context = get_yield_context(env)
-    return context.yield_name, context.yield_iterable
 
 
 def _check_inside(path: str, source: _Source) -> None:

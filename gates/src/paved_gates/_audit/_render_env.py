@@ -10,7 +10,7 @@ from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
 import yaml
-from copier._jinja_ext import SandboxedEnvironment, YieldExtension, get_yield_context
+from copier._jinja_ext import SandboxedEnvironment, YieldContext, YieldExtension
 from copier._types import LazyDict
 from jinja2 import StrictUndefined, Template, Undefined, nodes
 from jinja2.exceptions import TemplateNotFound
@@ -101,9 +101,8 @@ class Environment(SandboxedEnvironment):
         return template
 
 
-def reset_yield(env: Environment) -> None:
+def reset_yield(context: YieldContext) -> None:
     """Forget a `{% yield %}` seen last: copier's compile step does this, a reused template not."""
-    context = get_yield_context(env)
     context.yield_name = None
     context.yield_iterable = None
 
