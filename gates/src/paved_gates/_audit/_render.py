@@ -109,7 +109,11 @@ class TemplateRelease:
         self.copier_yml: Mapping[str, Any] = MappingProxyType(config)
         settings, questions = filter_config(config)
         self._settings = settings
-        self._questions: dict[str, dict[str, Any]] = questions
+        secret = set(settings.get("secret_questions", ()))
+        self._questions: dict[str, dict[str, Any]] = {
+            key: {**details, "secret": True} if key in secret else details
+            for key, details in questions.items()
+        }
         self.questions = frozenset(questions)
         self._env = environment(tree, config, ref)
         self._yield = get_yield_context(self._env)
@@ -119,9 +123,7 @@ class TemplateRelease:
         subdirectory = str(settings.get("subdirectory", ""))
         default_exclude = DEFAULT_EXCLUDE if PurePosixPath(subdirectory) == PurePosixPath() else ()
         self._exclude: tuple[str, ...] = tuple(settings.get("exclude", default_exclude))
-        self._secret = set(settings.get("secret_questions", ())) | {
-            key for key, details in questions.items() if details.get("secret")
-        }
+        self._secret = {key for key, details in self._questions.items() if details.get("secret")}
         self._walks: dict[str, tuple[_Source, ...]] = {}
         self._existing: dict[str, bool] = {}
         self._verbatim: dict[str, bytes] = {}
@@ -231,7 +233,7 @@ class TemplateRelease:
 
     def _answers(self, given: Mapping[str, Any]) -> _Answers:
         """The questionnaire for `given`, the last one remembered (render, then its strings)."""
-        key = json.dumps(given, sort_keys=True, default=repr)
+        key = json.dumps(dict(given), sort_keys=True, default=repr)
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         answers = AnswersMap(
@@ -449,6 +451,14 @@ class TemplateRelease:
             RenderError: a validator refuses an answer (its message), an answer has the
                 wrong type or is not a choice, or the template fails to render.
         """
+        try:
+            return self._render(answers)
+        except RenderError:
+            raise
+        except _REFUSALS as error:  # `_subdirectory`, `_exclude` or the answers file's name
+            raise RenderError(message=str(error)) from error
+
+    def _render(self, answers: Mapping[str, Any]) -> Rendered:
         resolved = self._answers(answers)
         context = resolved.context
         subdirectory = self._render_string(str(self._settings.get("subdirectory", "")), context)
