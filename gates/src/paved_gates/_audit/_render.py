@@ -17,13 +17,11 @@ settings file is not read; `_external_data` files are empty, as in a fresh copy.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import posixpath
 import re
-import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
 from types import MappingProxyType
 from typing import Any
@@ -31,39 +29,18 @@ from unicodedata import normalize
 
 from copier._jinja_ext import get_yield_context
 from copier._main import _pathspec_pattern
-from copier._settings import SettingsModel
 from copier._template import DEFAULT_EXCLUDE, DEFAULT_TEMPLATES_SUFFIX, filter_config
 from copier._tools import OS
-from copier._types import MISSING, JSONSerializable, LazyDict, Phase
-from copier._user_data import AnswersMap, Question
-from copier.errors import CopierError
-from jinja2 import Template, TemplateError
+from jinja2 import Template
 from pathspec import PathSpec
 
-from .._errors import GateError
+from ._render_answers import REFUSALS, SETTINGS, Answered, Questionnaire, RenderError
 from ._render_env import environment, load_config, reset_yield
 from ._template_tree import ReleaseError, TemplateTree, TreeEscapeError
 
 __all__ = ["ReleaseError", "RenderError", "Rendered", "TemplateRelease", "release"]
 
-#: Only these `_`-keys of an answers file are answers; copier writes them first.
-_RECORDED = ("_commit", "_src_path")
-_SETTINGS = SettingsModel()
 _LINEBREAK = re.compile(r"\r\n|\r|\n")
-#: Failures of copier's questionnaire or of Jinja that mean "these answers do not render".
-_REFUSALS = (CopierError, TemplateError, ValueError, TypeError, LookupError, ArithmeticError)
-
-
-class RenderError(ValueError, GateError):
-    """The template refuses the answers: a validator's message, a bad type, a failed render."""
-
-    def __init__(
-        self, *, message: str, question: str | None = None, path: str | None = None
-    ) -> None:
-        self.question = question
-        self.path = path
-        where = question or path
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,20 +62,6 @@ class _Source:
     executable: bool
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Answers:
-    """A questionnaire's outcome: the render context and the answers file's content."""
-
-    context: dict[str, Any]  # copier's `_render_context()` in the render phase
-    answers_path: str
-    parts: dict[str, str] = field(default_factory=dict)  # path parts rendered, by source
-
-
-def _strip_prefix(message: str, question: str) -> str:
-    prefix = f"Validation error for question '{question}': "
-    return message.removeprefix(prefix).strip()
-
-
 class TemplateRelease:
     """The template at one ref of its repository, ready to render answer sets."""
 
@@ -109,11 +72,6 @@ class TemplateRelease:
         self.copier_yml: Mapping[str, Any] = MappingProxyType(config)
         settings, questions = filter_config(config)
         self._settings = settings
-        secret = set(settings.get("secret_questions", ()))
-        self._questions: dict[str, dict[str, Any]] = {
-            key: {**details, "secret": True} if key in secret else details
-            for key, details in questions.items()
-        }
         self.questions = frozenset(questions)
         self._env = environment(tree, config, ref)
         self._yield = get_yield_context(self._env)
@@ -123,37 +81,14 @@ class TemplateRelease:
         subdirectory = str(settings.get("subdirectory", ""))
         default_exclude = DEFAULT_EXCLUDE if PurePosixPath(subdirectory) == PurePosixPath() else ()
         self._exclude: tuple[str, ...] = tuple(settings.get("exclude", default_exclude))
-        self._secret = {key for key, details in self._questions.items() if details.get("secret")}
         self._walks: dict[str, tuple[_Source, ...]] = {}
         self._existing: dict[str, bool] = {}
         self._verbatim: dict[str, bytes] = {}
         self._templates: dict[str, Template] = {}
         self._specs: dict[tuple[str, ...], Callable[[str], bool]] = {}
-        self._last: tuple[str, _Answers] | None = None
-        self._answers_file = str(settings.get("answers_file", ".copier-answers.yml"))
-        self._conf = {
-            "src_path": PurePath(repo),
-            "dst_path": PurePath(),
-            "vcs_ref": ref,
-            "vcs_ref_hash": tree.commit,
-            "settings": _SETTINGS,
-            "exclude": (),
-            "use_prereleases": False,
-            "skip_if_exists": (),
-            "cleanup_on_error": True,
-            "defaults": True,
-            "user_defaults": {},
-            "overwrite": False,
-            "pretend": False,
-            "quiet": True,
-            "conflict": "inline",
-            "context_lines": 3,
-            "unsafe": True,
-            "skip_answered": False,
-            "skip_tasks": True,
-            "sep": os.sep,
-            "os": OS,
-        }
+        self._questionnaire = Questionnaire(
+            config=settings, questions=questions, env=self._env, conf=_conf(repo, ref, tree.commit)
+        )
         if "{" not in subdirectory:
             self._walk(self._copy_root(subdirectory))  # read every file of the release now
 
@@ -166,94 +101,6 @@ class TemplateRelease:
         """
         tree = TemplateTree.read(repo, ref)
         return cls(repo=repo, ref=ref, tree=tree, config=load_config(tree, ref))
-
-    # The questionnaire
-
-    def _context(
-        self, answers: AnswersMap, given: Mapping[str, Any], phase: Phase, answers_path: str
-    ) -> dict[str, Any]:
-        """copier's `Worker._render_context()`; `answers.init` is the data copier was given."""
-        combined = answers.combined
-        return dict(
-            **combined,
-            _copier_answers=self._remembered(combined, answers.hidden, given),
-            _copier_conf={
-                **self._conf,
-                "answers_file": PurePath(answers_path),
-                "data": answers.init,
-            },
-            _copier_python=sys.executable,
-            _copier_phase=phase,
-        )
-
-    def _remembered(
-        self, combined: Mapping[str, Any], hidden: set[str], given: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """copier's `Worker._answers_to_remember()`, with the recorded `_commit` and source."""
-        remembered = {key: given[key] for key in _RECORDED if given.get(key) is not None}
-        remembered.update(
-            (key, value)
-            for key, value in combined.items()
-            if not key.startswith("_")
-            and key not in hidden
-            and key not in self._secret
-            and key in self._questions
-            and isinstance(value, JSONSerializable)
-        )
-        return remembered
-
-    def _ask(self, answers: AnswersMap, given: Mapping[str, Any], name: str) -> None:
-        """copier's `Worker._ask()` for one question, with --defaults and the answers as data."""
-        question = Question(
-            answers=answers,
-            context=self._context(answers, given, Phase.PROMPT, self._answers_file),
-            jinja_env=self._env,
-            settings=_SETTINGS,
-            var_name=name,
-            **self._questions[name],
-        )
-        ask = question.get_ask()
-        if not question.get_when():
-            answers.hide(name)
-            answers.init.pop(name, None)  # computed: an answers file never decides it
-            default = question.get_default()
-            if default is not MISSING:
-                answers.user[name] = default
-            return
-        if name in answers.init:
-            answer = question.parse_answer(answers.init[name])
-            question.validate_answer(answer)
-            answers.user[name] = answer
-            return
-        default = question.get_default()
-        if default is MISSING and ask:
-            raise RenderError(question=name, message="no answer and no default")
-        if default is not MISSING:
-            answers.user[name] = default
-
-    def _answers(self, given: Mapping[str, Any]) -> _Answers:
-        """The questionnaire for `given`, the last one remembered (render, then its strings)."""
-        key = json.dumps(dict(given), sort_keys=True, default=repr)
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        answers = AnswersMap(
-            init={name: value for name, value in given.items() if name in self._questions},
-            metadata={key: given[key] for key in ("_src_path", "_commit") if key in given},
-            external=LazyDict(dict.fromkeys(self._settings.get("external_data", {}), dict)),
-        )
-        for name in self._questions:
-            try:
-                self._ask(answers, given, name)
-            except RenderError:
-                raise
-            except _REFUSALS as error:
-                raise RenderError(question=name, message=_strip_prefix(str(error), name)) from error
-        context = self._context(answers, given, Phase.RENDER, "")
-        answers_path = str(PurePosixPath(self._render_string(self._answers_file, context)))
-        context["_copier_conf"]["answers_file"] = PurePath(answers_path)
-        result = _Answers(context=context, answers_path=answers_path)
-        self._last = (key, result)
-        return result
 
     # Paths
 
@@ -314,7 +161,7 @@ class TemplateRelease:
     def _render_string(self, source: str, context: Mapping[str, Any]) -> str:
         return self._env.from_string(source).render(context)
 
-    def _render_part(self, part: str, answers: _Answers, extra: dict[str, Any] | None) -> str:
+    def _render_part(self, part: str, answers: Answered, extra: dict[str, Any] | None) -> str:
         env = self._env
         reset_yield(self._yield)
         if (
@@ -336,7 +183,7 @@ class TemplateRelease:
     def _destinations(
         self,
         source: _Source,
-        answers: _Answers,
+        answers: Answered,
         parts: tuple[str, ...],
         rendered: tuple[str, ...] = (),
         extra: dict[str, Any] | None = None,
@@ -355,7 +202,7 @@ class TemplateRelease:
             name, values = self._yield.yield_name, self._yield.yield_iterable
             each = [{**(extra or {}), name: value} for value in values or ()] if name else []
             texts = [self._render_part(parts[0], answers, again) for again in each]
-        except _REFUSALS as error:
+        except REFUSALS as error:
             raise RenderError(path=source.src, message=f"path: {error}") from error
         if not name:
             texts, each = [text], [extra or {}]
@@ -378,7 +225,7 @@ class TemplateRelease:
         self,
         *,
         source: _Source,
-        answers: _Answers,
+        answers: Answered,
         parts: tuple[str, ...],
         rendered: tuple[str, ...],
         text: str,
@@ -433,7 +280,7 @@ class TemplateRelease:
         reset_yield(self._yield)
         try:
             text = template.render(context)
-        except _REFUSALS as error:
+        except REFUSALS as error:
             raise RenderError(path=source.src, message=str(error)) from error
         if self._yield.yield_name:
             raise RenderError(path=source.src, message="a yield tag in a file")
@@ -455,11 +302,11 @@ class TemplateRelease:
             return self._render(answers)
         except RenderError:
             raise
-        except _REFUSALS as error:  # `_subdirectory`, `_exclude` or the answers file's name
+        except REFUSALS as error:  # `_subdirectory`, `_exclude` or the answers file's name
             raise RenderError(message=str(error)) from error
 
     def _render(self, answers: Mapping[str, Any]) -> Rendered:
-        resolved = self._answers(answers)
+        resolved = self._questionnaire.answer(answers)
         context = resolved.context
         subdirectory = self._render_string(str(self._settings.get("subdirectory", "")), context)
         excluded = self._excluded(context)
@@ -491,11 +338,38 @@ class TemplateRelease:
         Raises:
             RenderError: as `render`, or the string fails to render.
         """
-        context = self._answers(answers).context
+        context = self._questionnaire.answer(answers).context
         try:
             return self._render_string(source, {**context, **(extra or {})})
-        except _REFUSALS as error:
+        except REFUSALS as error:
             raise RenderError(message=f"{source!r}: {error}") from error
+
+
+def _conf(repo: Path, ref: str, commit: str) -> dict[str, Any]:
+    """copier's `_copier_conf`, as `run_copy` with --defaults, --trust and --skip-tasks sets it."""
+    return {
+        "src_path": PurePath(repo),
+        "dst_path": PurePath(),
+        "vcs_ref": ref,
+        "vcs_ref_hash": commit,
+        "settings": SETTINGS,
+        "exclude": (),
+        "use_prereleases": False,
+        "skip_if_exists": (),
+        "cleanup_on_error": True,
+        "defaults": True,
+        "user_defaults": {},
+        "overwrite": False,
+        "pretend": False,
+        "quiet": True,
+        "conflict": "inline",
+        "context_lines": 3,
+        "unsafe": True,
+        "skip_answered": False,
+        "skip_tasks": True,
+        "sep": os.sep,
+        "os": OS,
+    }
 
 
 def _check_inside(path: str, source: _Source) -> None:
