@@ -85,13 +85,19 @@ def _reused_compilation() -> Iterator[None]:
         copier._main.is_git_available = git_available
 
 
-def render_from(source: Path, dst: Path, answers: Mapping[str, object]) -> Path:
-    """Render the template snapshot at `source` into `dst` with defaults plus `answers`."""
+def render_from(
+    source: Path, dst: Path, answers: Mapping[str, object], *, vcs_ref: str | None = None
+) -> Path:
+    """Render the template at `source` into `dst` with defaults plus `answers`.
+
+    `source` is a snapshot, or a template repository rendered at its tag or commit `vcs_ref`.
+    """
     with _reused_compilation():
         run_copy(
             str(source),
             dst,
             data=dict(answers),
+            vcs_ref=vcs_ref,
             defaults=True,
             unsafe=True,
             skip_tasks=True,
