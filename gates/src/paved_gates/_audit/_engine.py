@@ -22,6 +22,7 @@ from ._releases import History, Release
 from ._render import RenderError, release
 from ._risk import moves, predict_update
 from ._sources import ServiceSource, local_path
+from ._template_tree import ReleaseError
 from ._weakening import reads, weakened_gates
 
 __all__ = ["Context", "audit_service"]
@@ -122,6 +123,9 @@ def _audit(reader: RepoReader, service: ServiceAudit, context: Context) -> Servi
     )
     try:
         service = _compare(subject, service, context.today)
+    except ReleaseError as exc:
+        issues.append(Issue(id="input.template-unavailable", message=str(exc)))
+        service = replace(service, files=_unknown_files(reader))
     except RenderError as exc:
         issues.append(Issue(id="input.invalid-answers", path=ANSWERS, message=str(exc)))
         service = replace(service, files=_unknown_files(reader))
@@ -134,7 +138,7 @@ def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> Servic
     latest = subject.history.latest
     target = subject.render(latest) if subject.commit != latest.commit else rendered
     enforced = _enforced_spec(rendered)
-    extra = {path for path in subject.reader.files if enforced.match_file(path)} - set(rendered)
+    extra = {path for path in subject.reader.files if enforced(path)} - set(rendered)
     gate_files = [path for path in subject.reader.files if reads(path)]
     files = subject.reader.read([*rendered, *target, *sorted(extra), *gate_files])
     pristine, statuses = _enforced_states(subject, rendered, files, enforced, extra)
@@ -303,8 +307,10 @@ def _render_cached(repo: Path, commit: str, answers: str) -> Mapping[str, bytes]
 # Enforced files
 
 
-def _enforced_spec(files: Mapping[str, bytes]) -> PathSpec:
-    return PathSpec.from_lines("gitignore", _ownership(files.get(OWNERSHIP)).get("enforced", []))
+def _enforced_spec(files: Mapping[str, bytes]) -> Callable[[str], bool]:
+    """Whether a path is enforced, by the ownership file among `files`."""
+    patterns = _ownership(files.get(OWNERSHIP)).get("enforced", [])
+    return PathSpec.from_lines("gitignore", patterns).match_file
 
 
 def _ownership(content: bytes | None) -> dict[str, list[str]]:
@@ -318,7 +324,7 @@ def _ownership(content: bytes | None) -> dict[str, list[str]]:
 def _unknown_files(reader: RepoReader) -> tuple[FileStatus, ...]:
     """With no render, the service's own enforced paths, each of unknown state."""
     spec = _enforced_spec(reader.read([OWNERSHIP]))
-    paths = sorted(path for path in reader.files if spec.match_file(path))
+    paths = sorted(path for path in reader.files if spec(path))
     return tuple(FileStatus(path=path, state=FileState.UNKNOWN) for path in paths)
 
 
@@ -326,13 +332,13 @@ def _enforced_states(
     subject: _Subject,
     rendered: Mapping[str, bytes],
     files: Mapping[str, bytes],
-    enforced: PathSpec,
+    enforced: Callable[[str], bool],
     extra: set[str],
 ) -> tuple[int, tuple[FileStatus, ...]]:
     """(pristine count, every other enforced path's state)."""
     pristine = 0
     statuses = [FileStatus(path=path, state=FileState.EXTRA) for path in sorted(extra)]
-    for path in sorted(path for path in rendered if enforced.match_file(path)):
+    for path in sorted(path for path in rendered if enforced(path)):
         content = files.get(path)
         if content == rendered[path]:
             pristine += 1
@@ -414,19 +420,23 @@ def _risk(
     if subject.commit == latest.commit:
         return UpdateRisk(target=latest.name)
     template = release(subject.history.repo, latest.commit)
-    render: Callable[[str], str] = functools.partial(
-        template.render_string, answers=subject.answers
-    )
+    answers = {**subject.answers, "_commit": latest.tag}
+
+    def render(source: str) -> str:
+        return template.render_string(source, answers, extra={"_copier_operation": "update"})
+
+    def patterns(key: str) -> list[str]:
+        rendered_patterns = (render(str(p)) for p in template.copier_yml.get(key, []))
+        return [pattern for pattern in rendered_patterns if pattern.strip()]
+
     return predict_update(
         base=rendered,
         target=target,
         service=files,
-        skip_if_exists=list(template.copier_yml.get("_skip_if_exists", [])),
+        skip_if_exists=patterns("_skip_if_exists"),
+        exclude=patterns("_exclude"),
         moves=moves(
-            template.copier_yml,
-            after=subject.release.version,
-            upto=latest.version,
-            render=render,
+            template.copier_yml, after=subject.release.version, upto=latest.version, render=render
         ),
         target_release=latest.name,
     )
