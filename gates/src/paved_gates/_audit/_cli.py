@@ -17,6 +17,7 @@ from ._policy import load_policy
 from ._releases import History
 from ._reports import read_fleet, write_reports
 from ._sources import ServiceSource, discover, from_manifest, from_paths, local_path, shard
+from ._summary import FleetTotals, ServiceSummary
 
 __all__ = ["run"]
 
@@ -85,11 +86,12 @@ def _template_repo(source: str, cache: Path) -> Path:
 
 def _report(fleet: FleetAudit, output: Path) -> int:
     write_reports(fleet, output)
-    services = len(fleet.services)
-    on_latest = sum(1 for s in fleet.services if s.version and s.version.releases_behind == 0)
+    totals = FleetTotals.of(ServiceSummary.of(service) for service in fleet.services)
     print(
-        f"audit: {services} services, {on_latest} on {fleet.latest or 'the latest release'}, "
-        f"{fleet.violations} outside policy; reports in {output}/",
+        f"audit: {totals.services} services: {totals.on_latest} on {fleet.latest}, "
+        f"{totals.behind} behind, {totals.enforced_edits} with enforced edits, "
+        f"{totals.weakened} with weakened gates, {totals.problems} not fully read; "
+        f"{totals.violations} outside policy. Reports in {output}/",
         file=sys.stderr,
     )
     return 1 if fleet.violations else 0
