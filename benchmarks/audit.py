@@ -165,6 +165,18 @@ def _questions(answers: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in answers.items() if not key.startswith("_")}
 
 
+def _fleet(root: Path, count: int, seed: int) -> tuple[Path, list[Path]]:
+    """The template repository and the services under `root`, built unless already there."""
+    template, services = root / "template", root / "services"
+    built = sorted(services.glob("svc-*")) if services.exists() else []
+    if len(built) == count and (template / ".git").exists():
+        return template, built
+    shutil.rmtree(root, ignore_errors=True)
+    print(f"fleet: building {count} services in {services}", file=sys.stderr)
+    template_repo(template)
+    return template, build_fleet(template, services, count, seed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=1000)
@@ -175,17 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
         work = Path(scratch)
-        template = template_repo(work / "template")
-        fleet = args.fleet or work / "fleet"
-        built = sorted(fleet.glob("svc-*")) if fleet.exists() else []
-        if len(built) != args.services:
-            shutil.rmtree(fleet, ignore_errors=True)
-            print(f"fleet: building {args.services} services in {fleet}", file=sys.stderr)
-            built = build_fleet(template, fleet, args.services, args.seed)
-        sample = random.Random(args.seed).sample(built, args.sample)
+        template, services = _fleet(args.fleet or work / "fleet", args.services, args.seed)
+        sample = random.Random(args.seed).sample(services, args.sample)
         audits, naive = [], []
         for round_ in range(args.repeat):
-            audits.append(time_audit(template, fleet, work / "out"))
+            audits.append(time_audit(template, services[0].parent, work / "out"))
             naive.append(time_naive(template, sample, work / "naive"))
             print(
                 f"round {round_ + 1}: audit {audits[-1]:.1f} s, naive {naive[-1]:.2f} s/service",
