@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ ANSWERS = ".copier-answers.yml"
 OWNERSHIP = ".paved/ownership.yml"
 CATALOG = "catalog-info.yaml"
 RESULTS = "gate-results/"
+#: libyaml's safe loader where PyYAML has it (several times faster), else the pure one.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: An edited file's diff is cut after this many lines.
 _DIFF_LINES = 300
 
@@ -140,7 +143,7 @@ def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> Servic
     enforced = _enforced_spec(rendered)
     extra = {path for path in subject.reader.files if enforced(path)} - set(rendered)
     gate_files = [path for path in subject.reader.files if reads(path)]
-    files = subject.reader.read([*rendered, *target, *sorted(extra), *gate_files])
+    files = _service_files(subject.reader, (rendered, target), [*sorted(extra), *gate_files])
     pristine, statuses = _enforced_states(subject, rendered, files, enforced, extra)
     gates = _weakened(rendered, files, today)
     risk = _risk(subject, rendered, target, files)
@@ -153,6 +156,31 @@ def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> Servic
     )
 
 
+def _service_files(
+    reader: RepoReader, renders: tuple[Mapping[str, bytes], ...], others: list[str]
+) -> dict[str, bytes]:
+    """The service's copy of every rendered path, and of `others`.
+
+    A file whose blob id is that of a render's content holds that content: only the files
+    that differ from every render are read from git, so a pristine service reads almost none.
+    """
+    files: dict[str, bytes] = {}
+    for render in renders:
+        for path, content in render.items():
+            if path not in files and reader.files.get(path) == _blob_id(content):
+                files[path] = content
+    wanted = {path for render in renders for path in render} | set(others)
+    files.update(reader.read(sorted(wanted - set(files))))
+    return files
+
+
+@functools.lru_cache(maxsize=4096)
+def _blob_id(content: bytes) -> str:
+    """Git's object id of a blob holding `content`."""
+    header = f"blob {len(content)}\0".encode()
+    return hashlib.sha1(header + content, usedforsecurity=False).hexdigest()
+
+
 # Answers and identity
 
 
@@ -163,7 +191,7 @@ def _answers(reader: RepoReader) -> Mapping[str, Any]:
             Issue(id="input.no-answers", message=f"no {ANSWERS} at HEAD", path=ANSWERS)
         )
     try:
-        answers = yaml.safe_load(content)
+        answers = yaml.load(content, Loader=_Loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         message = f"{ANSWERS} is not valid YAML: {exc}"
         raise _UnauditableError(
@@ -185,7 +213,7 @@ def _catalog_name(reader: RepoReader) -> str | None:
     if content is None:
         return None
     try:
-        documents = list(yaml.safe_load_all(content))
+        documents = list(yaml.load_all(content, Loader=_Loader))
     except yaml.YAMLError:
         return None
     for document in documents:
@@ -309,13 +337,19 @@ def _render_cached(repo: Path, commit: str, answers: str) -> Mapping[str, bytes]
 
 def _enforced_spec(files: Mapping[str, bytes]) -> Callable[[str], bool]:
     """Whether a path is enforced, by the ownership file among `files`."""
-    patterns = _ownership(files.get(OWNERSHIP)).get("enforced", [])
+    return _enforced_matcher(files.get(OWNERSHIP) or b"")
+
+
+@functools.lru_cache(maxsize=16)
+def _enforced_matcher(ownership: bytes) -> Callable[[str], bool]:
+    """Services of one release share its ownership file, parsed once."""
+    patterns = _ownership(ownership).get("enforced", [])
     return PathSpec.from_lines("gitignore", patterns).match_file
 
 
-def _ownership(content: bytes | None) -> dict[str, list[str]]:
+def _ownership(content: bytes) -> dict[str, list[str]]:
     try:
-        data = yaml.safe_load(content or b"")
+        data = yaml.load(content, Loader=_Loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}
