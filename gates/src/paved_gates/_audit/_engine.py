@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pathspec import PathSpec
 
+from ._drift import OWNERSHIP, classify, drift_issues, enforced_paths, unknown_files
 from ._gitrepo import RepoError, RepoReader
-from ._model import FileState, FileStatus, Issue, ServiceAudit, UpdateRisk, VersionInfo
+from ._model import Issue, ServiceAudit, UpdateRisk, VersionInfo
 from ._policy import Policy, apply_policy
 from ._releases import History, Release
 from ._render import RenderError, release
@@ -29,13 +28,10 @@ from ._weakening import reads, weakened_gates
 __all__ = ["Context", "audit_service"]
 
 ANSWERS = ".copier-answers.yml"
-OWNERSHIP = ".paved/ownership.yml"
 CATALOG = "catalog-info.yaml"
 RESULTS = "gate-results/"
 #: libyaml's safe loader where PyYAML has it (several times faster), else the pure one.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: An edited file's diff is cut after this many lines.
-_DIFF_LINES = 300
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +68,14 @@ class _Subject:
             return _render(self.history.repo, self.commit, self.answers)
         answers = {**self.answers, "_commit": at.tag}
         return _render(self.history.repo, at.commit, answers)
+
+    def older_renders(self) -> Iterator[tuple[str, Mapping[str, bytes]]]:
+        """(release, render) of each earlier release these answers fit, newest first."""
+        for older in self.history.older(self.release):
+            try:
+                yield older.name, self.render(older)
+            except RenderError:  # answers that release refuses: it cannot be their source
+                continue
 
 
 def audit_service(source: ServiceSource, context: Context) -> ServiceAudit:
@@ -115,7 +119,7 @@ def _audit(reader: RepoReader, service: ServiceAudit, context: Context) -> Servi
     service = replace(service, version=version)
     issues = [*_version_issues(version), *_unknown_questions(answers, history)]
     if resolution is None or resolution.commit is None or resolution.release is None:
-        unknown = _unknown_files(reader)
+        unknown = unknown_files(reader.files, reader.read([OWNERSHIP]))
         return replace(service, files=unknown, issues=(*service.issues, *issues))
     subject = _Subject(
         reader=reader,
@@ -128,10 +132,10 @@ def _audit(reader: RepoReader, service: ServiceAudit, context: Context) -> Servi
         service = _compare(subject, service, context.today)
     except ReleaseError as exc:
         issues.append(Issue(id="input.template-unavailable", message=str(exc)))
-        service = replace(service, files=_unknown_files(reader))
+        service = replace(service, files=unknown_files(reader.files, reader.read([OWNERSHIP])))
     except RenderError as exc:
         issues.append(Issue(id="input.invalid-answers", path=ANSWERS, message=str(exc)))
-        service = replace(service, files=_unknown_files(reader))
+        service = replace(service, files=unknown_files(reader.files, reader.read([OWNERSHIP])))
     return replace(service, issues=(*service.issues, *issues))
 
 
@@ -140,11 +144,11 @@ def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> Servic
     rendered = subject.render()
     latest = subject.history.latest
     target = subject.render(latest) if subject.commit != latest.commit else rendered
-    enforced = _enforced_spec(rendered)
+    enforced = enforced_paths(rendered)
     extra = {path for path in subject.reader.files if enforced(path)} - set(rendered)
     gate_files = [path for path in subject.reader.files if reads(path)]
     files = _service_files(subject.reader, (rendered, target), [*sorted(extra), *gate_files])
-    pristine, statuses = _enforced_states(subject, rendered, files, enforced, extra)
+    pristine, statuses = classify(rendered, files, enforced, extra, older=subject.older_renders)
     gates = _weakened(rendered, files, today)
     risk = _risk(subject, rendered, target, files)
     return replace(
@@ -152,7 +156,7 @@ def _compare(subject: _Subject, service: ServiceAudit, today: dt.date) -> Servic
         pristine=pristine,
         files=statuses,
         risk=risk,
-        issues=(*service.issues, *_drift_issues(statuses), *gates),
+        issues=(*service.issues, *drift_issues(statuses), *gates),
     )
 
 
@@ -330,104 +334,6 @@ def _render(repo: Path, commit: str, answers: Mapping[str, Any]) -> Mapping[str,
 def _render_cached(repo: Path, commit: str, answers: str) -> Mapping[str, bytes]:
     """Services with the same release and answers share one render."""
     return release(repo, commit).render(json.loads(answers)).files
-
-
-# Enforced files
-
-
-def _enforced_spec(files: Mapping[str, bytes]) -> Callable[[str], bool]:
-    """Whether a path is enforced, by the ownership file among `files`."""
-    return _enforced_matcher(files.get(OWNERSHIP) or b"")
-
-
-@functools.lru_cache(maxsize=16)
-def _enforced_matcher(ownership: bytes) -> Callable[[str], bool]:
-    """Services of one release share its ownership file, parsed once."""
-    patterns = _ownership(ownership).get("enforced", [])
-    return PathSpec.from_lines("gitignore", patterns).match_file
-
-
-def _ownership(content: bytes) -> dict[str, list[str]]:
-    try:
-        data = yaml.load(content, Loader=_Loader)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _unknown_files(reader: RepoReader) -> tuple[FileStatus, ...]:
-    """With no render, the service's own enforced paths, each of unknown state."""
-    spec = _enforced_spec(reader.read([OWNERSHIP]))
-    paths = sorted(path for path in reader.files if spec(path))
-    return tuple(FileStatus(path=path, state=FileState.UNKNOWN) for path in paths)
-
-
-def _enforced_states(
-    subject: _Subject,
-    rendered: Mapping[str, bytes],
-    files: Mapping[str, bytes],
-    enforced: Callable[[str], bool],
-    extra: set[str],
-) -> tuple[int, tuple[FileStatus, ...]]:
-    """(pristine count, every other enforced path's state)."""
-    pristine = 0
-    statuses = [FileStatus(path=path, state=FileState.EXTRA) for path in sorted(extra)]
-    for path in sorted(path for path in rendered if enforced(path)):
-        content = files.get(path)
-        if content == rendered[path]:
-            pristine += 1
-        elif content is None:
-            statuses.append(FileStatus(path=path, state=FileState.DELETED))
-        else:
-            statuses.append(_changed(subject, path, rendered[path], content))
-    return pristine, tuple(sorted(statuses, key=lambda status: status.path))
-
-
-def _changed(subject: _Subject, path: str, rendered: bytes, content: bytes) -> FileStatus:
-    """Stale if an older release rendered exactly this, else edited (with its diff)."""
-    for older in subject.history.older(subject.release):
-        try:
-            if subject.render(older).get(path) == content:
-                return FileStatus(path=path, state=FileState.STALE, release=older.name)
-        except RenderError:  # the answers do not fit that release: it cannot be the source
-            continue
-    return FileStatus(path=path, state=FileState.EDITED, diff=_diff(path, rendered, content))
-
-
-def _diff(path: str, rendered: bytes, content: bytes) -> str:
-    try:
-        before, after = rendered.decode(), content.decode()
-    except UnicodeDecodeError:
-        return f"binary file {path} differs\n"
-    lines = list(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            f"template/{path}",
-            f"service/{path}",
-        )
-    )
-    if len(lines) > _DIFF_LINES:
-        lines = [*lines[:_DIFF_LINES], f"... {len(lines) - _DIFF_LINES} more lines\n"]
-    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines)
-
-
-def _drift_issues(statuses: tuple[FileStatus, ...]) -> list[Issue]:
-    messages = {
-        FileState.EDITED: "edited: differs from the template's render",
-        FileState.DELETED: "deleted: the template renders it",
-        FileState.STALE: "stale: equals the render of release {release}",
-        FileState.EXTRA: "added inside a template-owned folder",
-    }
-    return [
-        Issue(
-            id=f"enforced.{status.state.value}",
-            path=status.path,
-            message=messages[status.state].format(release=status.release),
-        )
-        for status in statuses
-        if status.state in messages
-    ]
 
 
 # Gates and update risk
