@@ -34,9 +34,20 @@ _CONFIG: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encodin
 _ROOT_ENV = dict(os.environ)
 
 
-def _values(question: Mapping[str, Any]) -> list[Any]:
+def _choices(question: Mapping[str, Any]) -> dict[Any, str]:
+    """A question's choice values, each with its own validator ("" for none)."""
     choices = question.get("choices", [])
-    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+    entries = choices.values() if isinstance(choices, dict) else choices
+    return {
+        entry["value"] if isinstance(entry, dict) else entry: (
+            entry.get("validator", "") if isinstance(entry, dict) else ""
+        )
+        for entry in entries
+    }
+
+
+def _values(question: Mapping[str, Any]) -> list[Any]:
+    return list(_choices(question))
 
 
 def _answers(question: Mapping[str, Any]) -> list[Any]:
@@ -79,11 +90,8 @@ def _template(source: str) -> Template:
     return _JINJA.from_string(source)
 
 
-def refusal(answers: Mapping[str, Any]) -> str:
-    """What copier.yml's validators say to `answers` (others at their defaults); "" if nothing.
-
-    Only the varied questions' validators are read; they need no filters of copier's own.
-    """
+def _context(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers`, and every other question at its default (rendered from earlier answers)."""
     context: dict[str, Any] = {}
     for key, question in _CONFIG.items():
         if key.startswith("_") or not isinstance(question, dict):
@@ -92,10 +100,28 @@ def refusal(answers: Mapping[str, Any]) -> str:
         if isinstance(default, str):
             default = _template(default).render(context)
         context[key] = answers.get(key, default)
-    messages = (
-        _template(_CONFIG[key].get("validator", "")).render(context).strip()
+    return context
+
+
+def refusal(answers: Mapping[str, Any]) -> str:
+    """What copier.yml's validators say to `answers` (others at their defaults); "" if nothing.
+
+    Only the varied questions' validators are read, the question's own and those of the
+    choices answered; they need no filters of copier's own.
+    """
+    context = _context(answers)
+    validators = (
+        validator
         for key in option_factors()
+        for validator in (
+            _CONFIG[key].get("validator", ""),
+            *(
+                _choices(_CONFIG[key])[value]
+                for value in (context[key] if isinstance(context[key], list) else [context[key]])
+            ),
+        )
     )
+    messages = (_template(validator).render(context).strip() for validator in validators)
     return next((message for message in messages if message), "")
 
 
@@ -172,7 +198,7 @@ def _covered_pairs(rows: Sequence[Mapping[str, Any]]) -> set[_Pair]:
 
 FACTORS = option_factors()
 ANSWERS = _varied(_answers)
-DEFAULTS = {key: _CONFIG[key]["default"] for key in FACTORS}
+DEFAULTS = {key: value for key, value in _context({}).items() if key in FACTORS}
 PRODUCT = [dict(zip(ANSWERS, combo, strict=True)) for combo in itertools.product(*ANSWERS.values())]
 COMBINATIONS = [answers for answers in PRODUCT if offered(answers)]
 REFUSED = [answers for answers in PRODUCT if not offered(answers)]

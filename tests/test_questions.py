@@ -4,12 +4,44 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from copier import run_copy
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
 from hooks import post_copy
 from tests._template import ROOT
+
+CONFIG: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+#: The questions copier asks, in order (computed answers are never asked).
+ASKED = [
+    key
+    for key, question in CONFIG.items()
+    if not key.startswith("_") and isinstance(question, dict) and question.get("when") is not False
+]
+ENTER, DOWN = "\r", "\x1b[B"
+
+
+def _values(question: str) -> list[str]:
+    return [
+        choice["value"] if isinstance(choice, dict) else choice
+        for choice in CONFIG[question]["choices"].values()
+    ]
+
+
+def _answer_interactively(dst: Path, keys: dict[str, str]) -> dict[str, Any]:
+    """Run `copier copy` at its prompts, typing `keys[question]` (else Enter) at each one."""
+    with create_pipe_input() as typed:
+        for question in ASKED:
+            typed.send_text(keys.get(question, ENTER))
+        with create_app_session(input=typed, output=DummyOutput()):
+            run_copy(str(ROOT), dst, vcs_ref="HEAD", unsafe=True, skip_tasks=True, quiet=True)
+    answers: dict[str, Any] = yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    return answers
 
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
 
@@ -29,6 +61,26 @@ def test_defaults_render_the_default_service(copie):
     )
     assert (answers["observability"], answers["deploy"]) == ("otel", "kubernetes")
     assert (answers["coverage_total"], answers["coverage_critical"]) == (85, 90)
+
+
+def test_without_a_database_auth_defaults_to_one_that_stores_nothing(copie):
+    result = copie.copy(extra_answers={"database": "none"})
+
+    assert result.exit_code == 0, result.exception
+    answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
+    assert (answers["database"], answers["auth"]) == ("none", "oidc")
+
+
+def test_choosing_no_database_at_the_prompt_offers_only_auths_that_store_nothing(tmp_path):
+    to_none = DOWN * _values("database").index("none") + ENTER
+
+    taken = _answer_interactively(tmp_path / "default", {"database": to_none})
+    # From the default (oidc), one step down skips api_key, which needs a database.
+    stepped = _answer_interactively(tmp_path / "down", {"database": to_none, "auth": DOWN + ENTER})
+
+    assert _values("auth") == ["jwt", "oidc", "api_key", "none"]
+    assert (taken["database"], taken["auth"]) == ("none", "oidc")
+    assert (stepped["database"], stepped["auth"]) == ("none", "none")
 
 
 def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie):
@@ -86,11 +138,11 @@ def test_package_name_defaults_from_service_name(copie):
         ({"database": "oracle"}, r"Invalid choice for 'database': 'oracle'"),
         (
             {"auth": "jwt", "database": "none"},
-            r"auth=jwt stores users and refresh tokens in\s+the database, so it needs one",
+            r"auth=jwt stores users and refresh tokens in the database, so it needs one",
         ),
         (
             {"auth": "api_key", "database": "none"},
-            r"auth=api_key stores API keys in\s+the database, so it needs one",
+            r"auth=api_key stores API keys in the database, so it needs one",
         ),
         ({"cache": "memcached"}, r"Invalid choice for 'cache': 'memcached'"),
         ({"coverage_total": 49}, r"coverage_total must be between 50 and 100"),
@@ -114,9 +166,7 @@ def test_bad_answer_names_question_and_rule_and_writes_nothing(copie, answers, m
 
 
 def test_next_steps_name_what_make_run_needs_for_every_auth_choice():
-    choices = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))["auth"]["choices"]
-
-    assert set(post_copy.CREDENTIALS) == set(choices.values())
+    assert set(post_copy.CREDENTIALS) == set(_values("auth"))
     steps = post_copy.next_steps("svc", Path("/srv/svc"), "api_key")
     assert "make run    # serve on 127.0.0.1:8000 (PORT overrides; ADMIN_API_KEY" in steps
     assert "ADMIN_EMAIL" not in steps
