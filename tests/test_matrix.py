@@ -24,7 +24,7 @@ import yaml
 from jinja2 import Environment, Template
 
 from tests._fast_render import render_from, snapshot
-from tests._template import ROOT, render, run, service_env, unrendered
+from tests._template import ROOT, destination_conflicts, render, run, service_env, unrendered
 from tests.osv_server import serve
 
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
@@ -349,6 +349,12 @@ def _answers_of(service: Path) -> dict[str, Any]:
 
 def test_no_unrendered_jinja(service: Path):
     assert unrendered(service) == []
+
+
+def test_copying_again_into_the_service_would_be_refused_naming_every_file(service: Path):
+    written = {str(path.relative_to(service)) for path in service.rglob("*") if path.is_file()}
+
+    assert destination_conflicts(service) == written
 
 
 def test_python_is_formatted_and_lint_clean(service: Path):

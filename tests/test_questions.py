@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ def _answer_interactively(dst: Path, keys: dict[str, str]) -> dict[str, Any]:
             run_copy(str(ROOT), dst, vcs_ref="HEAD", unsafe=True, skip_tasks=True, quiet=True)
     answers: dict[str, Any] = yaml.safe_load((dst / ".copier-answers.yml").read_text())
     return answers
+
 
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
 
@@ -170,3 +173,127 @@ def test_next_steps_name_what_make_run_needs_for_every_auth_choice():
     steps = post_copy.next_steps("svc", Path("/srv/svc"), "api_key")
     assert "make run    # serve on 127.0.0.1:8000 (PORT overrides; ADMIN_API_KEY" in steps
     assert "ADMIN_EMAIL" not in steps
+
+
+# The destination: a copy never overwrites what is there unless asked to
+
+
+def _copy_into(dst: Path, **options: Any) -> Path:
+    run_copy(
+        str(ROOT),
+        dst,
+        defaults=True,
+        vcs_ref="HEAD",
+        unsafe=True,
+        skip_tasks=True,
+        quiet=True,
+        **options,
+    )
+    return dst
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+    }
+
+
+def _folder(root: Path, files: dict[str, str]) -> Path:
+    """A folder holding `files` in a fresh git repository, as a clone of a new repository."""
+    root.mkdir()
+    subprocess.run(["git", "init", "--quiet"], cwd=root, check=True)
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_a_destination_holding_files_of_a_service_is_refused_before_anything_is_written(
+    tmp_path: Path,
+):
+    dst = _folder(
+        tmp_path / "svc",
+        {"README.md": "ours\n", "src/legacy/app.py": "x = 1\n", "LICENSE": "MIT\n"},
+    )
+    before = _tree(dst)
+
+    with pytest.raises(ValueError, match="already holds files of a service") as refused:
+        _copy_into(dst)
+
+    assert "(README.md, src/legacy/app.py)" in str(refused.value)
+    assert "--overwrite" in str(refused.value)
+    assert _tree(dst) == before
+
+
+def test_a_generated_service_is_pointed_to_copier_update(tmp_path: Path):
+    service = _copy_into(tmp_path / "svc")
+
+    with pytest.raises(ValueError, match=r"It is a generated service: `copier update`"):
+        _copy_into(service)
+
+
+def test_a_folder_with_only_a_repository_and_unrelated_files_is_copied_into(tmp_path: Path):
+    unrelated = {"LICENSE": "MIT\n", "docs/design.md": "# Design\n", ".github/CODEOWNERS": "*\n"}
+    dst = _folder(tmp_path / "svc", unrelated)
+
+    _copy_into(dst)
+
+    assert (dst / "pyproject.toml").is_file()
+    assert all((dst / name).read_text() == text for name, text in unrelated.items())
+
+
+def test_overwrite_replaces_what_the_destination_held(tmp_path: Path):
+    dst = _folder(tmp_path / "svc", {"README.md": "ours\n"})
+
+    _copy_into(dst, overwrite=True)
+
+    assert (dst / "README.md").read_text().startswith("# my-service\n")
+
+
+#: copier of this repo's venv, run as a user runs it.
+COPIER = str(Path(sys.executable).with_name("copier"))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "files", "message"),
+    [
+        (
+            ["--data", "service_name=Bad"],
+            {},
+            "Validation error for question 'service_name': service_name must be 3-40 characters",
+        ),
+        (
+            ["--data", "database=none", "--data", "auth=api_key"],
+            {},
+            "Invalid choice for 'auth': auth=api_key stores API keys in the database",
+        ),
+        ([], {"Makefile": "all:\n"}, "already holds files of a service (Makefile)"),
+    ],
+)
+def test_the_command_line_ends_with_the_reason_and_writes_nothing(
+    tmp_path: Path, arguments: list[str], files: dict[str, str], message: str
+):
+    dst = _folder(tmp_path / "svc", files)
+
+    refused = subprocess.run(
+        [
+            COPIER,
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            *arguments,
+            str(ROOT),
+            str(dst),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert refused.returncode != 0
+    assert message in refused.stderr.strip().splitlines()[-1]
+    assert _tree(dst) == {name: text.encode() for name, text in files.items()}
