@@ -7,11 +7,15 @@ so `uv.lock` and the API documents in `api/` are produced here rather than left 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+if not __package__:  # run by copier as a script: import `hooks` from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hooks._common import service_env
 
 NEXT_STEPS = """
 {name} is ready. Next:
@@ -63,8 +67,7 @@ def main(argv: list[str]) -> int:
     if uv is None:
         _say("uv is not installed: `pip install uv`, then run `uv sync && make api-spec` here")
         return 1
-    # The service's own environment, whatever virtual environment copier itself runs in.
-    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env = service_env()
     _say("locking and installing the environment (uv sync)")
     subprocess.run([uv, "sync", "--quiet"], cwd=here, env=env, check=True)
     if (here / "proto").is_dir():

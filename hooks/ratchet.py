@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run by copier as a script: import `hooks` from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hooks._common import has_conflict_markers
+
 #: The table the coverage gate reads its thresholds from.
 TABLE = ("tool", "gates", "coverage")
 #: Floors that may be given, and which thresholds each one bounds.
@@ -33,7 +38,6 @@ _KeyPath = tuple[str, ...]
 _HEADER = re.compile(r"^\s*\[(?!\[)\s*(?P<name>[^\]]+?)\s*\]\s*(#.*)?$")
 _ASSIGN = re.compile(r"^(?P<lead>\s*)(?P<key>[A-Za-z0-9_.\s\"'-]+?)\s*=\s*(?P<rest>.*)$")
 _NUMBER = r"-?\d+(?:\.\d+)?"
-_CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not pyproject.is_file():
         return 0
     text = pyproject.read_text(encoding="utf-8")
-    if _CONFLICT.search(text):
+    if has_conflict_markers(text):
         print(
             f"ratchet: {pyproject.name} has merge conflicts; thresholds were not checked. "
             "Resolve them and keep every [tool.gates.coverage] threshold at least at its "

@@ -197,6 +197,21 @@ def test_every_task_and_migration_runs_a_script_of_hooks():
         assert (ROOT / script).is_file(), script
 
 
+def test_every_hook_runs_as_a_script_from_the_service_directory(tmp_path: Path):
+    """Copier runs each hook as `python <template>/hooks/<hook>.py` in the service: the shared
+    module must import from there, outside this repository."""
+    for script in ("relock.py", "ratchet.py", "api_document.py"):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "hooks" / script)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "Error" not in proc.stderr, (script, proc.stderr)
+        assert proc.returncode in {0, 2}, (script, proc.stderr)
+
+
 # --- The service's update workflow and Renovate --------------------------------------------
 
 _WORKFLOWS = ROOT / "template" / ".github" / "workflows"
