@@ -646,8 +646,7 @@ RESULT_KEYS = {"gate", "status", "metrics", "thresholds", "findings", "duration_
 )
 def test_service_passes_types_tests_and_gates(answers: dict[str, Any], tmp_path: Path):
     root = render(tmp_path / "my-service", answers)
-    run(["git", "add", "-A"], root)
-    run(["git", "commit", "-q", "-m", "Start my-service from paved"], root)
+    assert run(["git", "status", "--porcelain"], root).stdout == "", "the first commit holds all"
     assert (root / "uv.lock").is_file()
     paths = json.loads((root / "api" / "openapi.json").read_text())["paths"]
     assert ("/v1/items" in paths) is ("rest" in answers["api"])

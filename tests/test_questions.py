@@ -170,8 +170,8 @@ def test_bad_answer_names_question_and_rule_and_writes_nothing(copie, answers, m
 
 def test_next_steps_name_what_make_run_needs_for_every_auth_choice():
     assert set(post_copy.CREDENTIALS) == set(_values("auth"))
-    steps = post_copy.next_steps("svc", Path("/srv/svc"), "api_key")
-    assert "make run    # serve on 127.0.0.1:8000 (PORT overrides; ADMIN_API_KEY" in steps
+    steps = post_copy.next_steps("svc", Path("/srv/svc"), "api_key", environ={})
+    assert "make run    # serve on 127.0.0.1:8000 (ADMIN_API_KEY" in steps
     assert "ADMIN_EMAIL" not in steps
 
 
