@@ -33,6 +33,12 @@ CREDENTIALS = {
     "none": "every route is public",
 }
 
+#: What creates the development database `make run` migrates, per server `database` answer.
+CREATE_DATABASE = {
+    "postgresql": "createdb -h 127.0.0.1 -U postgres {package}",
+    "mysql": "mariadb -h 127.0.0.1 -u root -e 'CREATE DATABASE {package} CHARACTER SET utf8mb4'",
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class Setup:
@@ -47,6 +53,8 @@ def next_steps(
     path: Path,
     auth: str,
     *,
+    package: str = "",
+    database: str = "sqlite",
     setup: Setup | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> str:
@@ -61,6 +69,9 @@ def next_steps(
     lines += [f"  {step}" for step in done.todo]
     if not done.committed:
         lines.append(f'  git add -A && git commit -m "Start {name} from paved"')
+    if database in CREATE_DATABASE:
+        create = CREATE_DATABASE[database].format(package=package)
+        lines.append(f"  {create}    # once: the database make run migrates")
     lines += [
         f"  make run    # serve on {address} ({CREDENTIALS[auth]})",
         "  make test   # the service's own tests",
@@ -159,16 +170,18 @@ def install(here: Path, package: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """Set up the service named `argv[1]` whose package is `argv[2]` and whose auth is `argv[3]`;
-    print the next steps. Always 0: what could not be done is reported, not fatal."""
-    name, package, auth = argv[1], argv[2], argv[3]
+    """Set up the service: `argv` names it, its package, its auth and its database answers.
+
+    Prints the next steps. Always 0: what could not be done is reported, not fatal.
+    """
+    name, package, auth, database = argv[1], argv[2], argv[3], argv[4]
     here = Path.cwd()
     fresh = start_repository(here)
     todo = install(here, package)
     committed = fresh and not todo and first_commit(here, name)
-    print(
-        next_steps(name, here, auth, setup=Setup(committed=committed, todo=todo)), file=sys.stderr
-    )
+    setup = Setup(committed=committed, todo=todo)
+    steps = next_steps(name, here, auth, package=package, database=database, setup=setup)
+    print(steps, file=sys.stderr)
     return 0
 
 

@@ -57,7 +57,7 @@ def test_the_new_service_gets_its_first_commit_with_lock_and_api_document(
     service = _service(tmp_path / "svc")
     monkeypatch.chdir(service)
 
-    assert post_copy.main(["post_copy.py", "svc", "svc", "jwt"]) == 0
+    assert post_copy.main(["post_copy.py", "svc", "svc", "jwt", "sqlite"]) == 0
 
     assert _git(["log", "--format=%s"], service).splitlines() == ["Start svc from paved v0.2.0"]
     assert _git(["status", "--porcelain"], service) == ""
@@ -74,7 +74,7 @@ def test_a_step_that_fails_is_reported_in_one_line_and_left_to_the_team(
     service = _service(tmp_path / "svc", writer="/proc/no/such/dir/openapi.json")
     monkeypatch.chdir(service)
 
-    assert post_copy.main(["post_copy.py", "svc", "svc", "none"]) == 0
+    assert post_copy.main(["post_copy.py", "svc", "svc", "none", "sqlite"]) == 0
 
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -130,3 +130,23 @@ def test_next_steps_say_where_make_run_listens():
 
     assert "make run    # serve on 127.0.0.1:8000 (ADMIN_EMAIL" in default
     assert "make run    # serve on 10.0.0.7:9100 (ADMIN_EMAIL" in moved
+
+
+@pytest.mark.parametrize(
+    ("database", "command"),
+    [
+        ("postgresql", "  createdb -h 127.0.0.1 -U postgres orders    # once"),
+        (
+            "mysql",
+            "  mariadb -h 127.0.0.1 -u root -e 'CREATE DATABASE orders CHARACTER SET utf8mb4'",
+        ),
+    ],
+)
+def test_next_steps_with_a_server_database_create_it_before_make_run(database: str, command: str):
+    steps = post_copy.next_steps(
+        "orders", Path("/srv/orders"), "jwt", package="orders", database=database, environ={}
+    )
+
+    assert command in steps
+    assert steps.index(command) < steps.index("make run")
+    assert "createdb" not in post_copy.next_steps("orders", Path("/srv"), "jwt", environ={})
