@@ -153,7 +153,15 @@ def _coverage(document: dict[str, Any]) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
-def _before(pyproject: Path, ref: str) -> dict[_KeyPath, _Number]:
+def thresholds_in(text: str) -> dict[_KeyPath, _Number]:
+    """The thresholds of a `pyproject.toml`'s text; none when it is not valid TOML."""
+    try:
+        return thresholds(_coverage(tomllib.loads(text)))
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def at_revision(pyproject: Path, ref: str) -> dict[_KeyPath, _Number]:
     """Thresholds at `ref` (the commit the update started from); none outside git."""
     shown = subprocess.run(
         ["git", "show", f"{ref}:./{pyproject.name}"],
@@ -162,12 +170,7 @@ def _before(pyproject: Path, ref: str) -> dict[_KeyPath, _Number]:
         text=True,
         check=False,
     )
-    if shown.returncode != 0:
-        return {}
-    try:
-        return thresholds(_coverage(tomllib.loads(shown.stdout)))
-    except tomllib.TOMLDecodeError:
-        return {}
+    return thresholds_in(shown.stdout) if shown.returncode == 0 else {}
 
 
 def _floor(spec: str) -> tuple[str, _Number]:
@@ -204,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except tomllib.TOMLDecodeError as exc:
         print(f"ratchet: {pyproject.name} is not valid TOML ({exc}); skipped", file=sys.stderr)
         return 0
-    changes = plan(before=_before(pyproject, args.before), merged=merged, floors=dict(args.floor))
+    before = at_revision(pyproject, args.before)
+    changes = plan(before=before, merged=merged, floors=dict(args.floor))
     if not changes:
         return 0
     edited = apply(text, changes)
