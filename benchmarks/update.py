@@ -30,7 +30,7 @@ def _service_at(template: Path, ref: str, dst: Path) -> Path:
     sh([COPIER, "copy", *QUIET, "--vcs-ref", ref, str(template), str(dst)], template)
     sh(["uv", "lock", "--quiet"], dst)
     sh(["git", "add", "-A"], dst)
-    sh(["git", "commit", "--quiet", "--no-verify", "-m", "generated"], dst)
+    sh(["git", "commit", "--quiet", "--no-verify", "--allow-empty", "-m", "generated"], dst)
     return dst
 
 

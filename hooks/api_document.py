@@ -12,14 +12,15 @@ why and what to run.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-_CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
+if not __package__:  # run by copier as a script: import `hooks` from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hooks._common import has_conflict_markers, service_env, unmerged_paths
 
 
 def main(argv: list[str]) -> int:
@@ -31,14 +32,8 @@ def main(argv: list[str]) -> int:
     here = Path.cwd()
     if not (here / "src" / package / "openapi.py").is_file():
         return 0  # no REST API, so no OpenAPI document
-    unmerged = subprocess.run(
-        ["git", "diff", "--name-only", "--diff-filter=U"],
-        cwd=here,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    if unmerged or _CONFLICT.search((here / "pyproject.toml").read_text(encoding="utf-8")):
+    pyproject = (here / "pyproject.toml").read_text(encoding="utf-8")
+    if unmerged_paths(here) or has_conflict_markers(pyproject):
         print(
             "api-document: resolve the conflicts, then run `make api-spec` and commit "
             "the API documents in api/.",
@@ -49,7 +44,7 @@ def main(argv: list[str]) -> int:
     if uv is None:
         print("api-document: uv is not on PATH; run `make api-spec`.", file=sys.stderr)
         return 0
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT"}}
+    env = service_env()
     written = subprocess.run(
         [uv, "run", "--locked", "--quiet", "python", "-m", f"{package}.openapi"],
         cwd=here,

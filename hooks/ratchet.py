@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run by copier as a script: import `hooks` from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hooks._common import has_conflict_markers
+
 #: The table the coverage gate reads its thresholds from.
 TABLE = ("tool", "gates", "coverage")
 #: Floors that may be given, and which thresholds each one bounds.
@@ -33,7 +38,6 @@ _KeyPath = tuple[str, ...]
 _HEADER = re.compile(r"^\s*\[(?!\[)\s*(?P<name>[^\]]+?)\s*\]\s*(#.*)?$")
 _ASSIGN = re.compile(r"^(?P<lead>\s*)(?P<key>[A-Za-z0-9_.\s\"'-]+?)\s*=\s*(?P<rest>.*)$")
 _NUMBER = r"-?\d+(?:\.\d+)?"
-_CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,15 @@ def _coverage(document: dict[str, Any]) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
-def _before(pyproject: Path, ref: str) -> dict[_KeyPath, _Number]:
+def thresholds_in(text: str) -> dict[_KeyPath, _Number]:
+    """The thresholds of a `pyproject.toml`'s text; none when it is not valid TOML."""
+    try:
+        return thresholds(_coverage(tomllib.loads(text)))
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def at_revision(pyproject: Path, ref: str) -> dict[_KeyPath, _Number]:
     """Thresholds at `ref` (the commit the update started from); none outside git."""
     shown = subprocess.run(
         ["git", "show", f"{ref}:./{pyproject.name}"],
@@ -158,12 +170,7 @@ def _before(pyproject: Path, ref: str) -> dict[_KeyPath, _Number]:
         text=True,
         check=False,
     )
-    if shown.returncode != 0:
-        return {}
-    try:
-        return thresholds(_coverage(tomllib.loads(shown.stdout)))
-    except tomllib.TOMLDecodeError:
-        return {}
+    return thresholds_in(shown.stdout) if shown.returncode == 0 else {}
 
 
 def _floor(spec: str) -> tuple[str, _Number]:
@@ -187,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not pyproject.is_file():
         return 0
     text = pyproject.read_text(encoding="utf-8")
-    if _CONFLICT.search(text):
+    if has_conflict_markers(text):
         print(
             f"ratchet: {pyproject.name} has merge conflicts; thresholds were not checked. "
             "Resolve them and keep every [tool.gates.coverage] threshold at least at its "
@@ -200,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except tomllib.TOMLDecodeError as exc:
         print(f"ratchet: {pyproject.name} is not valid TOML ({exc}); skipped", file=sys.stderr)
         return 0
-    changes = plan(before=_before(pyproject, args.before), merged=merged, floors=dict(args.floor))
+    before = at_revision(pyproject, args.before)
+    changes = plan(before=before, merged=merged, floors=dict(args.floor))
     if not changes:
         return 0
     edited = apply(text, changes)

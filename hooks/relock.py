@@ -10,14 +10,16 @@ library only. It never fails the update: when it cannot lock, it says why and wh
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-_CONFLICT = re.compile(r"^(<{7}|>{7}|={7})( |$)", re.MULTILINE)
+if not __package__:  # run by copier as a script: import `hooks` from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hooks._common import has_conflict_markers, service_env
+
 #: The gates package every service vendors as `tools/gates` (a path dependency).
 VENDORED_GATES = "paved-gates"
 
@@ -28,7 +30,7 @@ def main() -> int:
     pyproject = here / "pyproject.toml"
     if not pyproject.is_file():
         return 0
-    if _CONFLICT.search(pyproject.read_text(encoding="utf-8")):
+    if has_conflict_markers(pyproject.read_text(encoding="utf-8")):
         print(
             "relock: pyproject.toml has merge conflicts; resolve them, then run `uv lock`.",
             file=sys.stderr,
@@ -38,8 +40,7 @@ def main() -> int:
     if uv is None:
         print("relock: uv is not on PATH; run `uv lock` before committing.", file=sys.stderr)
         return 0
-    # Copier may itself run inside another project's environment (`uv run copier ...`).
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT"}}
+    env = service_env()
     locked = subprocess.run(
         [uv, "lock", "--quiet"], cwd=here, env=env, capture_output=True, text=True, check=False
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 from copier import run_copy
+from jinja2 import Environment, FileSystemLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template"
@@ -104,3 +105,14 @@ def unrendered(root: Path) -> list[str]:
     found += [str(p.relative_to(root)) for p in root.rglob("*.jinja")]
     found += [str(p.relative_to(root)) for p in root.rglob("*") if "{" in p.name or "}" in p.name]
     return found
+
+
+def destination_conflicts(dst: Path) -> set[str]:
+    """What copier.yml's destination check (`hooks/destination.jinja`) finds in `dst`, rendered
+    with copier's filters as copier renders it."""
+    env = Environment(  # noqa: S701 (plain text, not HTML)
+        loader=FileSystemLoader(ROOT),
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+    )
+    listed: str = env.get_template("hooks/destination.jinja").module.conflicts(dst)  # type: ignore[attr-defined]
+    return set(listed.split(", ")) - {""}

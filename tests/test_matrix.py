@@ -24,7 +24,7 @@ import yaml
 from jinja2 import Environment, Template
 
 from tests._fast_render import render_from, snapshot
-from tests._template import ROOT, render, run, service_env, unrendered
+from tests._template import ROOT, destination_conflicts, render, run, service_env, unrendered
 from tests.osv_server import serve
 
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
@@ -34,9 +34,20 @@ _CONFIG: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encodin
 _ROOT_ENV = dict(os.environ)
 
 
-def _values(question: Mapping[str, Any]) -> list[Any]:
+def _choices(question: Mapping[str, Any]) -> dict[Any, str]:
+    """A question's choice values, each with its own validator ("" for none)."""
     choices = question.get("choices", [])
-    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+    entries = choices.values() if isinstance(choices, dict) else choices
+    return {
+        entry["value"] if isinstance(entry, dict) else entry: (
+            entry.get("validator", "") if isinstance(entry, dict) else ""
+        )
+        for entry in entries
+    }
+
+
+def _values(question: Mapping[str, Any]) -> list[Any]:
+    return list(_choices(question))
 
 
 def _answers(question: Mapping[str, Any]) -> list[Any]:
@@ -79,11 +90,8 @@ def _template(source: str) -> Template:
     return _JINJA.from_string(source)
 
 
-def refusal(answers: Mapping[str, Any]) -> str:
-    """What copier.yml's validators say to `answers` (others at their defaults); "" if nothing.
-
-    Only the varied questions' validators are read; they need no filters of copier's own.
-    """
+def _context(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers`, and every other question at its default (rendered from earlier answers)."""
     context: dict[str, Any] = {}
     for key, question in _CONFIG.items():
         if key.startswith("_") or not isinstance(question, dict):
@@ -92,10 +100,28 @@ def refusal(answers: Mapping[str, Any]) -> str:
         if isinstance(default, str):
             default = _template(default).render(context)
         context[key] = answers.get(key, default)
-    messages = (
-        _template(_CONFIG[key].get("validator", "")).render(context).strip()
+    return context
+
+
+def refusal(answers: Mapping[str, Any]) -> str:
+    """What copier.yml's validators say to `answers` (others at their defaults); "" if nothing.
+
+    Only the varied questions' validators are read, the question's own and those of the
+    choices answered; they need no filters of copier's own.
+    """
+    context = _context(answers)
+    validators = (
+        validator
         for key in option_factors()
+        for validator in (
+            _CONFIG[key].get("validator", ""),
+            *(
+                _choices(_CONFIG[key])[value]
+                for value in (context[key] if isinstance(context[key], list) else [context[key]])
+            ),
+        )
     )
+    messages = (_template(validator).render(context).strip() for validator in validators)
     return next((message for message in messages if message), "")
 
 
@@ -172,7 +198,7 @@ def _covered_pairs(rows: Sequence[Mapping[str, Any]]) -> set[_Pair]:
 
 FACTORS = option_factors()
 ANSWERS = _varied(_answers)
-DEFAULTS = {key: _CONFIG[key]["default"] for key in FACTORS}
+DEFAULTS = {key: value for key, value in _context({}).items() if key in FACTORS}
 PRODUCT = [dict(zip(ANSWERS, combo, strict=True)) for combo in itertools.product(*ANSWERS.values())]
 COMBINATIONS = [answers for answers in PRODUCT if offered(answers)]
 REFUSED = [answers for answers in PRODUCT if not offered(answers)]
@@ -323,6 +349,12 @@ def _answers_of(service: Path) -> dict[str, Any]:
 
 def test_no_unrendered_jinja(service: Path):
     assert unrendered(service) == []
+
+
+def test_copying_again_into_the_service_would_be_refused_naming_every_file(service: Path):
+    written = {str(path.relative_to(service)) for path in service.rglob("*") if path.is_file()}
+
+    assert destination_conflicts(service) == written
 
 
 def test_python_is_formatted_and_lint_clean(service: Path):
@@ -614,8 +646,7 @@ RESULT_KEYS = {"gate", "status", "metrics", "thresholds", "findings", "duration_
 )
 def test_service_passes_types_tests_and_gates(answers: dict[str, Any], tmp_path: Path):
     root = render(tmp_path / "my-service", answers)
-    run(["git", "add", "-A"], root)
-    run(["git", "commit", "-q", "-m", "Start my-service from paved"], root)
+    assert run(["git", "status", "--porcelain"], root).stdout == "", "the first commit holds all"
     assert (root / "uv.lock").is_file()
     paths = json.loads((root / "api" / "openapi.json").read_text())["paths"]
     assert ("/v1/items" in paths) is ("rest" in answers["api"])

@@ -30,17 +30,19 @@ RESULT_KEYS = {"gate", "status", "metrics", "thresholds", "findings", "duration_
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = render(tmp_path_factory.mktemp("svc") / "my-service")
-    run(["git", "add", "-A"], root)
-    run(["git", "commit", "-q", "-m", "Start my-service from paved"], root)
-    return root
+    return render(tmp_path_factory.mktemp("svc") / "my-service")
 
 
-def test_copy_leaves_a_repository_with_lock_and_api_document(service: Path):
+def test_copy_leaves_a_first_commit_with_lock_and_api_document(service: Path):
     assert (service / "uv.lock").is_file()
     document = json.loads((service / "api" / "openapi.json").read_text())
     assert "/v1/items" in document["paths"]
+    log = run(["git", "log", "--format=%s"], service).stdout.splitlines()
+    assert len(log) == 1
+    assert log[0].startswith("Start my-service from paved ")
     assert run(["git", "status", "--porcelain"], service).stdout == ""
+    tracked = run(["git", "ls-files"], service).stdout.split()
+    assert {"uv.lock", "api/openapi.json", ".copier-answers.yml"} <= set(tracked)
 
 
 def test_format_lint_and_types_pass_with_no_change(service: Path):

@@ -24,7 +24,7 @@ import yaml
 from copier import run_copy
 from packaging.version import Version
 
-from hooks import ratchet
+from hooks import ratchet, summary
 from tests._releases import (
     MissingReleaseError,
     Release,
@@ -195,6 +195,70 @@ def test_every_task_and_migration_runs_a_script_of_hooks():
     for script in scripts:
         assert script.startswith("hooks/"), script
         assert (ROOT / script).is_file(), script
+
+
+def test_every_hook_runs_as_a_script_from_the_service_directory(tmp_path: Path):
+    """Copier runs each hook as `python <template>/hooks/<hook>.py` in the service: the shared
+    module must import from there, outside this repository."""
+    for script in ("relock.py", "ratchet.py", "api_document.py", "summary.py"):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "hooks" / script)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert "Error" not in proc.stderr, (script, proc.stderr)
+        assert proc.returncode in {0, 2}, (script, proc.stderr)
+
+
+# --- The update's summary (the hook on its own) ---------------------------------------------
+
+
+def test_the_summary_reads_the_tiers_as_yaml_does():
+    text = (ROOT / "ownership.yml").read_text(encoding="utf-8")
+
+    assert summary.read_tiers(text) == yaml.safe_load(text)
+
+
+def test_the_summary_names_what_the_update_changed(tmp_path: Path):
+    service = tmp_path / "svc"
+    (service / ".paved").mkdir(parents=True)
+    shutil.copy(ROOT / "ownership.yml", service / ".paved" / "ownership.yml")
+    (service / "src" / "svc" / "core").mkdir(parents=True)
+    (service / "src" / "svc" / "core" / "app.py").write_text("app = 1\n")
+    (service / "Makefile").write_text("run:\n")
+    (service / "README.md").write_text("# svc\n")
+    (service / "compose.yaml").write_text("services: {}\n")
+    (service / "pyproject.toml").write_text(_PYPROJECT.format(total=60, auth=90))
+    _git(["init", "--quiet"], service)
+    _commit_all(service, "generated")
+    # What an update leaves: enforced and merged files changed, one new, one gone, a conflict
+    # in a merged file, a threshold raised to its floor.
+    (service / "src" / "svc" / "core" / "app.py").write_text("app = 2\n")
+    (service / "src" / "svc" / "core" / "limits.py").write_text("LIMIT = 1\n")
+    (service / "Makefile").write_text("run:\n\tuv run svc\n")
+    (service / "README.md").write_text(
+        "# svc\n<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n"
+    )
+    (service / "compose.yaml").unlink()
+    (service / "pyproject.toml").write_text(_PYPROJECT.format(total=70, auth=90))
+
+    shown = run(
+        [sys.executable, str(ROOT / "hooks" / "summary.py")],
+        service,
+        env=service_env(VERSION_FROM="v0.2.0", VERSION_TO="v0.3.0"),
+    ).stderr
+
+    assert shown.splitlines()[0] == (
+        "paved update v0.2.0 -> v0.3.0: 1 replaced (enforced), 3 merged, 1 added, 1 removed, "
+        "0 other"
+    )
+    assert "  removed: compose.yaml\n" in shown
+    assert "  merged: Makefile, README.md, pyproject.toml\n" in shown
+    assert "  added: src/svc/core/limits.py\n" in shown
+    assert "  conflicts: README.md: resolve the <<<<<<< markers, then git add\n" in shown
+    assert "  coverage thresholds: total 60 -> 70" in shown
 
 
 # --- The service's update workflow and Renovate --------------------------------------------
@@ -568,10 +632,12 @@ def test_update_from_a_release_keeps_team_edits_and_enforces_standards(
     _commit_all(service, "Orders feature, tenacity, stricter coverage, local targets")
     team = _tracked(service)
 
-    _update(service)
+    updated = _update(service)
 
     assert _conflicts(service) == []
     assert _answers(service)["_commit"] == f"v{next_version()}"
+    assert f"paved update {release.tag} -> v{next_version()}: " in updated.stderr
+    assert "  conflicts: none\n" in updated.stderr
     # The team's own and seeded files are untouched; merged files keep the team's lines.
     tiers = tier_matchers(load_tiers())
     owned = [p for p in team if tiers["seeded"](p) or not any(m(p) for m in tiers.values())]
@@ -631,10 +697,11 @@ def test_a_changed_answer_is_applied_and_never_lowers_a_threshold(paved: Path, t
     service = _copy(paved, tmp_path / "svc", newest.tag, {}, tasks=False)
     _commit_all(service, "generated")
 
-    _update(service, "--data", "coverage_total=90")
+    updated = _update(service, "--data", "coverage_total=90")
 
     assert _answers(service)["coverage_total"] == 90
     assert _coverage(service)["total"] == 90
+    assert "  coverage thresholds: total 85 -> 90\n" in updated.stderr
     assert _conflicts(service) == []
     _commit_all(service, "stricter coverage")
 

@@ -112,6 +112,9 @@ async def update_item(
 ) -> Item:
     """Apply ``changes`` if the item is at one of ``expected_versions`` (``None``: any).
 
+    Changes that leave every field as it is change nothing: the item comes back at its
+    version (so its ETag stays valid) and nothing is written.
+
     Raises:
         ItemNotFoundError: No such item for this owner.
         ItemVersionMismatchError: The item is at another version, or changed concurrently.
@@ -119,12 +122,12 @@ async def update_item(
     item = await get_item(repository=repository, owner_id=owner_id, item_id=item_id)
     if expected_versions is not None and item.version not in expected_versions:
         raise ItemVersionMismatchError(item_id)
+    name = item.name if changes.name is None else changes.name
+    description = item.description if changes.description is None else changes.description
+    if (name, description) == (item.name, item.description):
+        return item
     updated = replace(
-        item,
-        name=item.name if changes.name is None else changes.name,
-        description=item.description if changes.description is None else changes.description,
-        version=item.version + 1,
-        updated_at=utcnow(),
+        item, name=name, description=description, version=item.version + 1, updated_at=utcnow()
     )
     if not await repository.update(updated, expected_version=item.version):
         raise ItemVersionMismatchError(item_id)

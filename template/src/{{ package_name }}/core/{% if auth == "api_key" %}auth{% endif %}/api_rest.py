@@ -146,7 +146,12 @@ async def rotate_api_key(
     return _created(response, issued)
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_KEY_PROBLEMS)
+@router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,  # empty: no body, so no content-type either
+    responses=_KEY_PROBLEMS,
+)
 async def revoke_api_key(
     key_id: str, caller: KeyManager, keys: ApiKeyServiceDep, session: SessionDep
 ) -> None:
