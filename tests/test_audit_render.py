@@ -349,6 +349,17 @@ def test_the_recorded_commit_and_source_are_written_as_given(repo):
     assert "paved.dev/template-version: 'v0.2.0-3-gabc1234'" in catalog
 
 
+def test_the_folder_the_audit_runs_in_is_no_destination_to_guard(repo, tmp_path, monkeypatch):
+    # copy's first validator refuses a destination holding files of a service; the audit,
+    # run from such a folder (a service, or this repository), writes nowhere.
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    rendered = release(repo, NEWEST).render({"_commit": NEWEST, "service_name": "orders"})
+    assert "pyproject.toml" in rendered.files
+
+
 def test_questions_list_every_key_of_the_releases_copier_yml(repo):
     newest = release(repo, NEWEST)
     assert {"service_name", "api", "has_tracing", "database_label"} <= newest.questions

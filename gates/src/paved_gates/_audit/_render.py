@@ -346,7 +346,12 @@ class TemplateRelease:
 
 
 def _conf(repo: Path, ref: str, commit: str) -> dict[str, Any]:
-    """copier's `_copier_conf`, as `run_copy` with --defaults, --trust and --skip-tasks sets it."""
+    """copier's `_copier_conf`, as `run_copy` with --defaults, --trust and --skip-tasks sets it.
+
+    With --overwrite too: the audit writes nowhere, so no check of a destination's existing
+    files (the template's first validator) may refuse the answers; into an empty folder, an
+    overwriting copy writes the same files.
+    """
     return {
         "src_path": PurePath(repo),
         "dst_path": PurePath(),
@@ -359,7 +364,7 @@ def _conf(repo: Path, ref: str, commit: str) -> dict[str, Any]:
         "cleanup_on_error": True,
         "defaults": True,
         "user_defaults": {},
-        "overwrite": False,
+        "overwrite": True,
         "pretend": False,
         "quiet": True,
         "conflict": "inline",
