@@ -356,7 +356,8 @@ def test_the_folder_the_audit_runs_in_is_no_destination_to_guard(repo, tmp_path,
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text("")
     monkeypatch.chdir(tmp_path)
-    rendered = release(repo, NEWEST).render({"_commit": NEWEST, "service_name": "orders"})
+    answers = {"_commit": NEWEST, "_src_path": str(repo), "service_name": "orders"}
+    rendered = release(repo, NEWEST).render(answers)
     assert "pyproject.toml" in rendered.files
 
 
