@@ -16,6 +16,9 @@ import pytest
 from paved_gates._cli import main
 from paved_gates._openapi_diff import Change, Severity, diff_openapi
 
+from tests._gates import finding_ids as ids
+from tests._gates import gate_markdown, run_gate
+
 FIXTURES = Path(__file__).parent / "fixtures" / "api_compat"
 BASE_DOC: dict[str, Any] = json.loads((FIXTURES / "openapi.json").read_text())
 GRAPHQL = (FIXTURES / "schema.graphql").read_text()
@@ -460,16 +463,6 @@ def service(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-def gate(project: Path) -> tuple[int, dict[str, Any]]:
-    code = main(["api-compat", "--project", str(project)])
-    result = json.loads((project / "gate-results" / "api-compat.json").read_text())
-    return code, result
-
-
-def ids(result: dict[str, Any]) -> list[str]:
-    return [f["id"] for f in result["findings"]]
-
-
 @pytest.fixture
 def openapi_service(service: Callable[..., Path]) -> Path:
     return service(
@@ -483,7 +476,7 @@ def write_doc(project: Path, doc: dict[str, Any], name: str = "api/openapi.json"
 
 
 def test_unchanged_openapi_passes(openapi_service: Path):
-    code, result = gate(openapi_service)
+    code, result = run_gate("api-compat", openapi_service)
 
     assert code == 0
     assert result["status"] == "passed"
@@ -504,7 +497,7 @@ def test_additive_openapi_changes_pass_and_are_counted(openapi_service: Path):
     )
     git(openapi_service, "commit", "--quiet", "-am", "additive")
 
-    code, result = gate(openapi_service)
+    code, result = run_gate("api-compat", openapi_service)
 
     assert code == 0
     assert result["metrics"]["openapi.additive"] == 2
@@ -552,7 +545,7 @@ def test_breaking_openapi_change_fails_naming_it(
 ):
     write_doc(openapi_service, patched(BASE_DOC, *after))  # uncommitted: the working tree counts
 
-    code, result = gate(openapi_service)
+    code, result = run_gate("api-compat", openapi_service)
 
     assert code == 1
     assert result["status"] == "failed"
@@ -567,7 +560,7 @@ def test_major_version_bump_accepts_breaking_changes(openapi_service: Path):
     after = patched(BASE_DOC, ((*ITEMS, "post"), REMOVE), (("info", "version"), "2.0.0"))
     write_doc(openapi_service, after)
 
-    code, result = gate(openapi_service)
+    code, result = run_gate("api-compat", openapi_service)
 
     assert code == 0
     assert ids(result) == ["accepted-api-removed"]
@@ -582,7 +575,7 @@ def test_minor_version_bump_does_not_accept_breaking_changes(openapi_service: Pa
         patched(BASE_DOC, ((*ITEMS, "post"), REMOVE), (("info", "version"), "1.9.0")),
     )
 
-    code, result = gate(openapi_service)
+    code, result = run_gate("api-compat", openapi_service)
 
     assert code == 1
     assert ids(result) == ["api-removed"]
@@ -593,7 +586,7 @@ def test_response_enum_value_added_passes_with_a_note(openapi_service: Path):
         openapi_service, patched(BASE_DOC, (("components", "schemas", "Status", "enum", 3), "gone"))
     )
 
-    code, result = gate(openapi_service)
+    code, result = run_gate("api-compat", openapi_service)
 
     assert code == 0
     assert set(ids(result)) == {"note-response-property-enum-value-added"}
@@ -608,7 +601,7 @@ def test_missing_base_ref_skips_with_a_note(service: Callable[..., Path]):
     pyproject.write_text(pyproject.read_text().replace('base = "main"', 'base = "origin/main"'))
     write_doc(project, patched(BASE_DOC, ((*ITEMS, "post"), REMOVE)))
 
-    code, result = gate(project)
+    code, result = run_gate("api-compat", project)
 
     assert code == 0
     (finding,) = result["findings"]
@@ -625,7 +618,7 @@ def test_base_env_overrides_the_configured_base(
     write_doc(openapi_service, patched(BASE_DOC, ((*ITEMS, "post"), REMOVE)))
     monkeypatch.setenv("GATES_BASE", "main")
 
-    code, result = gate(openapi_service)
+    code, result = run_gate("api-compat", openapi_service)
 
     assert code == 1
     assert ids(result) == ["api-removed"]
@@ -635,7 +628,7 @@ def test_api_new_since_base_is_skipped_with_a_note(service: Callable[..., Path])
     project = service({"README.md": "svc\n"}, 'openapi = "api/openapi.json"\n')
     write_doc(project, BASE_DOC)
 
-    code, result = gate(project)
+    code, result = run_gate("api-compat", project)
 
     assert code == 0
     assert ids(result) == ["skipped"]
@@ -674,7 +667,7 @@ def test_yaml_openapi_documents_are_compared(service: Callable[..., Path]):
         yaml.safe_dump(patched(BASE_DOC, ((*ITEMS, "post"), REMOVE)))
     )
 
-    code, result = gate(project)
+    code, result = run_gate("api-compat", project)
 
     assert code == 1
     assert ids(result) == ["api-removed"]
@@ -685,11 +678,11 @@ def test_nothing_configured_passes_with_a_note(
 ):
     project = service({"README.md": "svc\n"}, "")
 
-    code, result = gate(project)
+    code, result = run_gate("api-compat", project)
 
     assert code == 0
     assert result["findings"] == []
-    assert "nothing to compare" in (project / "gate-results" / "api-compat.md").read_text()
+    assert "nothing to compare" in gate_markdown(project, "api-compat")
 
 
 # GraphQL, through graphql-core's own comparison.
@@ -704,7 +697,7 @@ def test_graphql_field_removed_fails_with_graphql_core_message(graphql_service: 
     schema = graphql_service / "api" / "schema.graphql"
     schema.write_text(GRAPHQL.replace("  name: String!\n", ""))
 
-    code, result = gate(graphql_service)
+    code, result = run_gate("api-compat", graphql_service)
 
     assert code == 1
     (finding,) = result["findings"]
@@ -722,7 +715,7 @@ def test_graphql_field_added_passes_and_dangerous_changes_are_notes(graphql_serv
         )
     )
 
-    code, result = gate(graphql_service)
+    code, result = run_gate("api-compat", graphql_service)
 
     assert code == 0
     assert ids(result) == ["note-graphql-value-added-to-enum"]
@@ -735,7 +728,7 @@ def test_graphql_api_version_bump_accepts_breaking_changes(graphql_service: Path
         GRAPHQL.replace("# api-version: 1", "# api-version: 2").replace("  name: String!\n", "")
     )
 
-    code, result = gate(graphql_service)
+    code, result = run_gate("api-compat", graphql_service)
 
     assert code == 0
     assert ids(result) == ["accepted-graphql-field-removed"]
@@ -770,7 +763,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_proto_field_renumbered_fails(proto_service: Path):
     edit(proto_service / ITEMS_PROTO, "string name = 2;", "string name = 3;")
 
-    code, result = gate(proto_service)
+    code, result = run_gate("api-compat", proto_service)
 
     assert code == 1
     assert result["metrics"]["proto.breaking"] >= 1
@@ -784,7 +777,7 @@ def test_proto_field_renumbered_fails(proto_service: Path):
 def test_proto_field_added_passes(proto_service: Path):
     edit(proto_service / ITEMS_PROTO, "string name = 2;", "string name = 2;\n  int64 price = 3;")
 
-    code, result = gate(proto_service)
+    code, result = run_gate("api-compat", proto_service)
 
     assert code == 0
     assert result["findings"] == []
@@ -798,7 +791,7 @@ def test_proto_package_major_bump_accepts_breaking_changes(proto_service: Path):
     v2.write_text(v1.read_text().replace("acme.items.v1", "acme.items.v2"))
     v1.unlink()
 
-    code, result = gate(proto_service)
+    code, result = run_gate("api-compat", proto_service)
 
     assert code == 0
     assert result["metrics"]["proto.accepted"] >= 1
@@ -827,7 +820,7 @@ def test_all_formats_together_report_every_break(service: Callable[..., Path]):
     (project / "api" / "schema.graphql").write_text(GRAPHQL.replace("  name: String!\n", ""))
     edit(project / ITEMS_PROTO, "string name = 2;", "string name = 3;")
 
-    code, result = gate(project)
+    code, result = run_gate("api-compat", project)
 
     assert code == 1
     metrics = result["metrics"]
@@ -851,7 +844,7 @@ def test_service_in_a_subdirectory_of_the_repository_reads_its_own_paths(
     write_doc(project, patched(BASE_DOC, ((*ITEMS, "post"), REMOVE)))
     edit(project / ITEMS_PROTO, "string name = 2;", "string name = 3;")
 
-    code, result = gate(project)
+    code, result = run_gate("api-compat", project)
 
     assert code == 1
     assert result["metrics"]["openapi.breaking"] == 1

@@ -12,6 +12,8 @@ import pytest
 from paved_gates._cli import main
 from paved_gates._coverage import added_lines, line_ranges
 
+from tests._gates import gate_markdown, run_gate
+
 AUTH_ONLY = """
 [tool.gates.coverage]
 total = 50
@@ -59,13 +61,6 @@ def project(tmp_path: Path, gates: str, files: dict[str, dict[str, Any]]) -> Pat
     return root
 
 
-def coverage_gate(root: Path) -> tuple[int, dict[str, Any], str]:
-    code = main(["coverage", "--project", str(root)])
-    results = root / "gate-results"
-    result = json.loads((results / "coverage.json").read_text(encoding="utf-8"))
-    return code, result, (results / "coverage.md").read_text(encoding="utf-8")
-
-
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=root, check=True, capture_output=True, text=True
@@ -82,7 +77,8 @@ def test_passes_when_every_threshold_is_met(tmp_path: Path) -> None:
         },
     )
 
-    code, result, markdown = coverage_gate(root)
+    code, result = run_gate("coverage", root)
+    markdown = gate_markdown(root, "coverage")
 
     assert code == 0, result["findings"]
     assert result["metrics"] == {"total": 77.27, "critical.auth": 100.0}
@@ -109,7 +105,7 @@ def test_a_critical_group_below_its_threshold_names_group_figure_and_lines(
         },
     )
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 1
     assert result["status"] == "failed"
@@ -129,7 +125,7 @@ def test_total_below_its_threshold_fails(tmp_path: Path) -> None:
     gates = "[tool.gates.coverage]\ntotal = 85\n[tool.gates.coverage.critical]\n"
     root = project(tmp_path, gates, {"src/pkg/a.py": measured(range(1, 6), range(6, 11))})
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 1
     assert result["metrics"] == {"total": 50.0}
@@ -142,7 +138,7 @@ def test_a_declared_critical_group_that_matches_nothing_fails(tmp_path: Path) ->
     gates = AUTH_ONLY + 'ghost = { globs = ["src/pkg/ghost/*", "src/pkg/spirit.py"] }\n'
     root = project(tmp_path, gates, {"src/pkg/core/auth/tokens.py": measured(range(1, 5))})
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 1
     assert [f["id"] for f in result["findings"]] == ["critical-missing:ghost"]
@@ -163,7 +159,8 @@ def test_default_groups_apply_when_none_are_declared(tmp_path: Path) -> None:
         },
     )
 
-    code, result, markdown = coverage_gate(root)
+    code, result = run_gate("coverage", root)
+    markdown = gate_markdown(root, "coverage")
 
     assert code == 1
     assert result["metrics"]["critical.persistence"] == pytest.approx(92.86, abs=0.01)
@@ -179,7 +176,7 @@ def test_without_coverage_data_it_asks_for_the_tests_gate(
     root = project(tmp_path, "", {})
     (root / "gate-results" / "coverage-data.json").unlink()
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 2
     assert result["status"] == "error"
@@ -242,7 +239,7 @@ def test_patch_coverage_counts_committed_uncommitted_and_new_lines(repository: P
         },
     )
 
-    code, result, _ = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
 
     assert code == 1
     assert result["metrics"]["patch"] == 50.0
@@ -270,7 +267,7 @@ def test_patch_coverage_passes_when_the_change_is_tested(repository: Path) -> No
         {"src/pkg/mod.py": measured(range(1, 10)), "src/pkg/new.py": measured([1, 2])},
     )
 
-    code, result, _ = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
 
     assert code == 0, result["findings"]
     assert result["metrics"]["patch"] == 100.0
@@ -281,7 +278,8 @@ def test_patch_coverage_is_skipped_when_the_base_does_not_exist(repository: Path
     change(repository)
     write_coverage(repository, {"src/pkg/mod.py": measured(range(1, 7), [8, 9])})
 
-    code, result, markdown = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
+    markdown = gate_markdown(repository, "coverage")
 
     assert code == 0, result["findings"]
     assert "patch" not in result["metrics"]
@@ -300,7 +298,7 @@ def test_patch_base_from_the_environment_beats_the_configured_one(
     write_coverage(repository, {"src/pkg/mod.py": measured(range(1, 7), [8, 9])})
     monkeypatch.setenv("GATES_BASE", base)
 
-    code, result, _ = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
 
     assert code == 1
     assert result["metrics"]["patch"] == 50.0

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from paved_gates import _deps
-from paved_gates._cli import main
 
+from tests._gates import finding_ids as ids
+from tests._gates import run_gate
 from tests.osv_server import ADVISORY_DB, OsvServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deps"
@@ -63,17 +64,6 @@ def project(tmp_path: Path, name: str, config: str) -> Path:
     return root
 
 
-def gate(root: Path) -> tuple[int, dict[str, Any]]:
-    """Run `gates deps` on `root`; its exit code and result file (empty when none was written)."""
-    code = main(["deps", "--project", str(root)])
-    path = root / "gate-results" / "deps.json"
-    return code, json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def ids(result: dict[str, Any]) -> list[str]:
-    return [f["id"] for f in result["findings"]]
-
-
 def waiver(
     vuln_id: str, expires: str, reason: str = "not reachable: no untrusted templates"
 ) -> str:
@@ -83,7 +73,7 @@ def waiver(
 def test_vulnerable_lock_fails_naming_the_advisory(tmp_path: Path, osv: OsvServer) -> None:
     root = project(tmp_path, "vulnerable", f'osv-url = "{osv.url}"')
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert result["status"] == "failed"
@@ -106,7 +96,7 @@ def test_vulnerable_lock_fails_naming_the_advisory(tmp_path: Path, osv: OsvServe
 def test_sbom_is_cyclonedx_json_of_the_locked_packages(tmp_path: Path, osv: OsvServer) -> None:
     root = project(tmp_path, "vulnerable", f'osv-url = "{osv.url}"\nsbom = "out/bom.json"')
 
-    gate(root)
+    run_gate("deps", root)
 
     bom = json.loads((root / "out" / "bom.json").read_text(encoding="utf-8"))
     assert bom["bomFormat"] == "CycloneDX"
@@ -121,7 +111,7 @@ def test_fixed_version_passes_and_writes_the_sbom_beside_the_results(
 ) -> None:
     root = project(tmp_path, "fixed", f'osv-url = "{osv.url}"')
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 0
     assert result["status"] == "passed"
@@ -141,7 +131,7 @@ def test_waiver_with_future_expiry_passes_and_is_listed(
         tmp_path, "vulnerable", f'osv-url = "{osv.url}"\n{waiver(vuln_id, "2099-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 0
     assert ids(result) == ["waived:PYSEC-2021-66"]
@@ -158,7 +148,7 @@ def test_expired_waiver_fails(tmp_path: Path, osv: OsvServer) -> None:
         tmp_path, "vulnerable", f'osv-url = "{osv.url}"\n{waiver("PYSEC-2021-66", "2024-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert ids(result) == ["PYSEC-2021-66"]
@@ -173,7 +163,7 @@ def test_waiver_matching_nothing_is_reported_but_passes(tmp_path: Path, osv: Osv
         tmp_path, "fixed", f'osv-url = "{osv.url}"\n{waiver("PYSEC-2021-66", "2099-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 0
     assert ids(result) == ["waiver-stale:PYSEC-2021-66"]
@@ -184,7 +174,7 @@ def test_expired_waiver_matching_nothing_fails(tmp_path: Path, osv: OsvServer) -
         tmp_path, "fixed", f'osv-url = "{osv.url}"\n{waiver("PYSEC-2021-66", "2024-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert ids(result) == ["waiver-expired:PYSEC-2021-66"]
@@ -222,7 +212,7 @@ def test_malformed_waiver_exits_2_naming_the_key(
 ) -> None:
     root = project(tmp_path, "vulnerable", f"waivers = {waivers}")
 
-    code, _ = gate(root)
+    code, _ = run_gate("deps", root)
 
     assert code == 2
     assert re.search(f"configuration error: {key}", capsys.readouterr().err)
@@ -241,7 +231,7 @@ def test_malformed_settings_exit_2(
 ) -> None:
     root = project(tmp_path, "fixed", config)
 
-    code, _ = gate(root)
+    code, _ = run_gate("deps", root)
 
     assert code == 2
     assert re.search(message, capsys.readouterr().err)
@@ -251,7 +241,7 @@ def test_unreachable_service_is_an_error_naming_its_url(tmp_path: Path) -> None:
     url = closed_port_url()
     root = project(tmp_path, "vulnerable", f'osv-url = "{url}"')
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 3
     assert result["status"] == "error"
@@ -266,7 +256,7 @@ def test_environment_url_beats_the_configured_one(
     root = project(tmp_path, "vulnerable", f'osv-url = "{closed_port_url()}"')
     monkeypatch.setenv(_deps.OSV_URL_ENV, osv.url + api_path)
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert ids(result) == ["PYSEC-2021-66"]
@@ -279,7 +269,7 @@ def test_environment_url_that_is_no_url_exits_2(
     root = project(tmp_path, "vulnerable", f'osv-url = "{closed_port_url()}"')
     monkeypatch.setenv(_deps.OSV_URL_ENV, "osv.internal:8080")
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 2
     assert "GATES_OSV_URL: must be an http(s) URL" in result["findings"][0]["message"]
@@ -289,7 +279,7 @@ def test_missing_lock_exits_2_telling_how_to_create_it(tmp_path: Path, osv: OsvS
     root = project(tmp_path, "fixed", f'osv-url = "{osv.url}"')
     (root / "uv.lock").unlink()
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 2
     assert ids(result) == ["config-error"]

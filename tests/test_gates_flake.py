@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from paved_gates import _flake
-from paved_gates._cli import main
+
+from tests._gates import run_gate
 
 DETERMINISTIC = """
 def test_adds():
@@ -97,13 +98,6 @@ def project(tmp_path: Path, config: str, **modules: str) -> Path:
     return root
 
 
-def gate(root: Path) -> tuple[int, dict[str, Any]]:
-    """Run `gates flake` on `root`; its exit code and result file (empty when none)."""
-    code = main(["flake", "--project", str(root)])
-    path = root / "gate-results" / "flake.json"
-    return code, json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
 def findings(result: dict[str, Any]) -> dict[str, str]:
     return {f["id"]: f["message"] for f in result["findings"]}
 
@@ -124,7 +118,7 @@ def test_nondeterministic_test_fails_the_gate_naming_it(tmp_path: Path) -> None:
         shared=SHARED_STATE.format(marker=""),
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 1
     assert result["status"] == "failed"
@@ -163,7 +157,7 @@ def test_quarantined_flaky_test_passes_and_is_still_reported(tmp_path: Path) -> 
         shared=SHARED_STATE.format(marker=marker),
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 0
     assert list(findings(result)) == ["quarantined:tests/test_shared.py::test_sometimes"]
@@ -179,7 +173,7 @@ def test_expired_quarantine_fails(tmp_path: Path) -> None:
     marker = quarantine(owner="team-x", expires="2024-01-31", reason="shared fixture file")
     root = project(tmp_path, "runs = 2", shared=SHARED_STATE.format(marker=marker))
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 1
     expired = findings(result)["quarantine-expired:tests/test_shared.py::test_sometimes"]
@@ -208,7 +202,7 @@ def test_quarantine_without_owner_or_expiry_fails(
         deterministic=f"import pytest\n\n\n{quarantine(**fields)}\n{DETERMINISTIC}",
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 1
     message = findings(result)["quarantine-invalid:tests/test_deterministic.py::test_adds"]
@@ -230,9 +224,9 @@ def test_deterministic_suite_passes_with_reproducible_seeded_orders(tmp_path: Pa
             for k in (1, 2, 3)
         ]
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
     first = orders()
-    again, _ = gate(root)
+    again, _ = run_gate("flake", root)
 
     assert (code, again) == (0, 0)
     assert result["findings"] == []
@@ -249,7 +243,7 @@ def test_deterministic_suite_passes_with_reproducible_seeded_orders(tmp_path: Pa
 def test_always_failing_test_is_reported_as_broken_not_flaky(tmp_path: Path) -> None:
     root = project(tmp_path, "runs = 2", deterministic=DETERMINISTIC, divides=ALWAYS_FAILS)
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 0
     broken = findings(result)["broken:tests/test_divides.py::test_divides"]
@@ -270,7 +264,7 @@ def test_run_that_does_not_complete_counts_against_the_budget(
         imports=IMPORT_ONCE_BROKEN,
     )
 
-    exit_code, result = gate(root)
+    exit_code, result = run_gate("flake", root)
 
     assert exit_code == code
     assert result["metrics"]["flaky_run_rate"] == 0.25
@@ -284,7 +278,7 @@ def test_environment_overrides_the_number_of_runs(
     root = project(tmp_path, "runs = 2\nparallel = 4", deterministic=DETERMINISTIC)
     monkeypatch.setenv(_flake.RUNS_ENV, "3")
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 0
     assert result["metrics"]["runs"] == 3
@@ -319,7 +313,7 @@ def test_bad_configuration_exits_2_naming_the_key(
 ) -> None:
     root = project(tmp_path, config, deterministic=DETERMINISTIC)
 
-    code, _ = gate(root)
+    code, _ = run_gate("flake", root)
 
     assert code == 2
     assert re.search(message, capsys.readouterr().err)
@@ -331,7 +325,7 @@ def test_bad_runs_override_exits_2_naming_the_variable(
     root = project(tmp_path, "", deterministic=DETERMINISTIC)
     monkeypatch.setenv(_flake.RUNS_ENV, "many")
 
-    code, _ = gate(root)
+    code, _ = run_gate("flake", root)
 
     assert code == 2
     assert "GATES_FLAKE_RUNS: must be an integer of at least 2, got 'many'" in (
@@ -344,7 +338,7 @@ def test_suite_that_never_completes_is_an_error(tmp_path: Path) -> None:
         tmp_path, 'runs = 2\npytest-args = ["--no-such-option"]', deterministic=DETERMINISTIC
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 3
     assert result["status"] == "error"

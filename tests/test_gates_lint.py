@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from paved_gates._cli import main
+
+from tests._gates import gate_markdown, run_gate
 
 GATES = """
 [tool.gates]
@@ -100,10 +101,8 @@ Outcome = tuple[int, dict[str, Any], str]
 
 def lint(root: Path) -> Outcome:
     """Exit code, result file and Markdown summary of the lint gate on `root`."""
-    code = main(["lint", "--project", str(root)])
-    results = root / "gate-results"
-    result = json.loads((results / "lint.json").read_text(encoding="utf-8"))
-    return code, result, (results / "lint.md").read_text(encoding="utf-8")
+    code, result = run_gate("lint", root)
+    return code, result, gate_markdown(root, "lint")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from paved_gates._cli import main
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests._gates import run_gate
 from tests.test_gates_migrations import ALEMBIC_INI, INITIAL, MODELS
 
 #: The local servers (CI and laptops point these elsewhere), each at its administration database.
@@ -110,16 +110,12 @@ def scratch(monkeypatch: pytest.MonkeyPatch) -> str:
     return name
 
 
-def _result(project: Path) -> dict[str, object]:
-    return json.loads((project / "gate-results" / "migrations.json").read_text())
-
-
 def test_round_trip_runs_on_a_scratch_database_that_is_dropped_after(
     project: Path, dialect: str, scratch: str
 ):
-    assert main(["migrations"]) == 0
+    code, result = run_gate("migrations", project)
 
-    result = _result(project)
+    assert code == 0
     assert result["metrics"] == {"heads": 1.0, "in_sync": 1.0, "round_trip": 1.0}
     assert scratch not in _scratch_databases(dialect)
 
@@ -130,9 +126,10 @@ def test_model_change_without_a_migration_fails_on_the_server(project: Path):
         models.read_text().replace("String(80))", 'String(80)), Column("price", Integer)')
     )
 
-    assert main(["migrations"]) == 1
+    code, result = run_gate("migrations", project)
 
-    (finding,) = _result(project)["findings"]
+    assert code == 1
+    (finding,) = result["findings"]
     assert finding["id"] == "models-out-of-sync"
     assert "price" in finding["message"]
 
@@ -143,9 +140,10 @@ def test_a_failing_round_trip_still_drops_the_scratch_database(
     initial = project / "migrations" / "versions" / "0001_initial.py"
     initial.write_text(initial.read_text().replace('op.drop_table("items")', "pass"))
 
-    assert main(["migrations"]) == 1
+    code, result = run_gate("migrations", project)
 
-    (finding,) = _result(project)["findings"]
+    assert code == 1
+    (finding,) = result["findings"]
     assert finding["id"] == "upgrade-head-again-failed"
     assert scratch not in _scratch_databases(dialect)
 

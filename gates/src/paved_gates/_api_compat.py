@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -28,6 +27,7 @@ from packaging.version import InvalidVersion, Version
 from ._config import Table
 from ._console import progress
 from ._errors import ConfigError, ToolError
+from ._git import Repository, base_revision
 from ._openapi_diff import Severity, diff_openapi
 from ._proc import executable, run_tool
 from ._result import Finding, GateResult, Status
@@ -36,8 +36,6 @@ __all__ = ["ApiCompatConfig", "configure", "run"]
 
 _GATE = "api-compat"
 _TABLE = "tool.gates.api-compat"
-#: Overrides `base`, so CI can compare with the pull request's target branch.
-_BASE_ENV = "GATES_BASE"
 #: Written into both sides of a proto comparison whose directory has no buf.yaml of its own.
 _BUF_YAML = "version: v2\nbreaking:\n  use:\n    - FILE\n"
 _BUF_FILES = ("buf.yaml", "buf.lock")
@@ -104,7 +102,7 @@ class _Version:
 
 def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
     """Compare every configured description with its version at the base ref."""
-    base = os.environ.get(_BASE_ENV) or config.base
+    base = base_revision(config.base)
     checks: list[tuple[str, str, Callable[[str, _Git], _Outcome]]] = []
     if config.openapi:
         checks.append(("openapi", config.openapi, lambda p, g: _openapi(p, g, project)))
@@ -128,8 +126,8 @@ def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
     progress(_GATE, f"comparing with {base}")
     outcomes: list[_Outcome] = []
     for key, path, check in checks:
-        if not git.base_exists:
-            outcomes.append(_skip(key, path, f"base `{base}` does not exist here"))
+        if git.missing is not None:
+            outcomes.append(_skip(key, path, git.missing))
         elif not git.exists(path):
             outcomes.append(_skip(key, path, f"`{path}` does not exist at `{base}` (a new API)"))
         else:
@@ -403,23 +401,13 @@ class _Git:
     """Reading files at the base ref, from the project directory (which may be a subdirectory)."""
 
     def __init__(self, project: Path, base: str) -> None:
-        self.project = project
+        self.repository = Repository(project, gate=_GATE)
         self.base = base
-        code, _ = self._run("rev-parse", "--verify", "--quiet", base + "^{commit}")
-        self.base_exists = code == 0
+        #: Why the base cannot be read, or None.
+        self.missing = self.repository.missing_base(base)
 
     def _run(self, *args: str) -> tuple[int, str]:
-        git = shutil.which("git")
-        if git is None:
-            return 127, ""
-        ran = run_tool(
-            [git, "-c", "core.quotepath=off", *args],
-            cwd=self.project,
-            gate=_GATE,
-            label=f"git {args[0]}",
-            quiet=True,
-        )
-        return ran.returncode, ran.stdout
+        return self.repository.run(*args)
 
     def exists(self, path: str) -> bool:
         code, _ = self._run("cat-file", "-e", f"{self.base}:./{path}")

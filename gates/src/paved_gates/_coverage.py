@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -15,7 +13,7 @@ from typing import Any
 from ._config import Table
 from ._console import progress
 from ._errors import ConfigError
-from ._proc import run_tool
+from ._git import Repository, base_revision
 from ._result import Finding, GateResult, Status
 from ._tests import COVERAGE_JSON
 
@@ -51,10 +49,6 @@ DEFAULT_CRITICAL = (
 )
 
 
-#: Environment variable naming the base revision of patch coverage (set by CI workflows).
-BASE_ENV = "GATES_BASE"
-
-
 @dataclass(frozen=True, kw_only=True)
 class CoverageConfig:
     """`[tool.gates.coverage]`; `critical_declared` is False when the defaults apply."""
@@ -76,15 +70,10 @@ def configure(table: Table) -> CoverageConfig:
     return CoverageConfig(
         total=table.number("total", default.total, minimum=0, maximum=100),
         patch=table.number("patch", default.patch, minimum=0, maximum=100),
-        base=_base(table.string("base", default.base)),
+        base=table.string("base", default.base),
         critical=DEFAULT_CRITICAL if groups is None else groups,
         critical_declared=declared,
     )
-
-
-def _base(configured: str) -> str:
-    """CI knows the real base of a pull request: `$GATES_BASE` beats the configured branch."""
-    return os.environ.get(BASE_ENV, "").strip() or configured
 
 
 def _group(critical: Table, name: str) -> CriticalGroup:
@@ -264,7 +253,8 @@ def _judge_group(
 def _judge_patch(
     config: CoverageConfig, project: Path, files: Mapping[str, _File], decision: _Decision
 ) -> None:
-    added = _changed_since(config.base, project, decision, measured=files.keys())
+    base = base_revision(config.base)
+    added = _changed_since(base, project, decision, measured=files.keys())
     if added is None:
         return
     changed: dict[str, tuple[set[int], set[int]]] = {}
@@ -277,9 +267,7 @@ def _judge_patch(
             changed[path] = (relevant, relevant & measured.missing)
     total = sum(len(relevant) for relevant, _ in changed.values())
     if not total:
-        decision.notes.append(
-            f"patch coverage skipped: no measured line changed since {config.base}"
-        )
+        decision.notes.append(f"patch coverage skipped: no measured line changed since {base}")
         return
     uncovered = sum(len(missing) for _, missing in changed.values())
     percent = _percent(total - uncovered, total)
@@ -289,7 +277,7 @@ def _judge_patch(
         return
     headline = (
         f"patch coverage {percent:.2f}% ({total - uncovered} of {total} changed lines) is "
-        f"below the threshold {config.patch:g}% against {config.base}"
+        f"below the threshold {config.patch:g}% against {base}"
     )
     decision.findings += [
         Finding(
@@ -303,46 +291,29 @@ def _judge_patch(
     ]
 
 
-def _git(project: Path, *args: str) -> tuple[int, str]:
-    git = shutil.which("git")
-    if git is None:
-        return 127, ""
-    ran = run_tool(
-        [git, "-c", "core.quotepath=off", *args],
-        cwd=project,
-        gate=GATE,
-        label=f"git {args[0]}",
-        quiet=True,
-    )
-    return ran.returncode, ran.stdout
-
-
 def _changed_since(
     base: str, project: Path, decision: _Decision, *, measured: Collection[str]
 ) -> dict[str, set[int]] | None:
     """Lines added since the merge base of `base` and HEAD, committed or not; None: skipped."""
     progress(GATE, f"comparing with {base} for patch coverage")
-    code, _ = _git(project, "rev-parse", "--is-inside-work-tree")
-    if code != 0:
-        decision.notes.append("patch coverage skipped: not a git repository")
+    git = Repository(project, gate=GATE)
+    missing = git.missing_base(base)
+    if missing is not None:
+        decision.notes.append(f"patch coverage skipped: {missing}")
         return None
-    code, _ = _git(project, "rev-parse", "--verify", "--quiet", base + "^{commit}")
-    if code != 0:
-        decision.notes.append(f"patch coverage skipped: base `{base}` does not exist here")
-        return None
-    code, merge_base = _git(project, "merge-base", base, "HEAD")
+    code, merge_base = git.run("merge-base", base, "HEAD")
     if code != 0:
         decision.notes.append(f"patch coverage skipped: no merge base of `{base}` and HEAD")
         return None
-    code, diff = _git(
-        project, "diff", "--no-color", "--no-ext-diff", "--unified=0", "--relative",
+    code, diff = git.run(
+        "diff", "--no-color", "--no-ext-diff", "--unified=0", "--relative",
         merge_base.strip(), "--",
     )  # fmt: skip
     if code != 0:
         decision.notes.append("patch coverage skipped: git diff failed")
         return None
     added = added_lines(diff)
-    code, untracked = _git(project, "ls-files", "--others", "--exclude-standard")
+    code, untracked = git.run("ls-files", "--others", "--exclude-standard")
     for name in untracked.splitlines() if code == 0 else ():
         path = project / name
         if name in measured and path.is_file():
