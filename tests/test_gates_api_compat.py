@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -592,7 +593,9 @@ def test_response_enum_value_added_passes_with_a_note(openapi_service: Path):
     assert set(ids(result)) == {"note-response-property-enum-value-added"}
 
 
-def test_missing_base_ref_skips_with_a_note(service: Callable[..., Path]):
+def test_missing_base_ref_skips_the_gate_visibly(
+    service: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+):
     project = service(
         {"api/openapi.json": json.dumps(BASE_DOC)},
         'openapi = "api/openapi.json"\n',
@@ -604,10 +607,32 @@ def test_missing_base_ref_skips_with_a_note(service: Callable[..., Path]):
     code, result = run_gate("api-compat", project)
 
     assert code == 0
-    (finding,) = result["findings"]
-    assert finding["id"] == "skipped"
-    assert "base `origin/main` does not exist here" in finding["message"]
-    assert "openapi.breaking" not in result["metrics"]
+    assert result["status"] == "skipped"
+    assert result["findings"] == []
+    assert result["metrics"] == {}
+    reason = "`api/openapi.json`: base `origin/main` does not exist here"
+    assert result["skipped"] == [{"check": "openapi", "reason": reason}]
+    err = capsys.readouterr().err
+    assert re.search(r"^api-compat\.+Skipped$", err, flags=re.MULTILINE)
+    assert f"- skipped openapi: {reason}" in err
+
+
+def test_a_policy_that_requires_the_base_fails_without_it(service: Callable[..., Path]):
+    project = service(
+        {"api/openapi.json": json.dumps(BASE_DOC)},
+        'openapi = "api/openapi.json"\nrequire-base = true\n',
+    )
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('base = "main"', 'base = "origin/main"'))
+
+    code, result = run_gate("api-compat", project)
+
+    assert code == 1
+    assert result["status"] == "failed"
+    assert ids(result) == ["base-missing"]
+    assert result["findings"][0]["message"].startswith(
+        "openapi cannot be compared: base `origin/main` does not exist here"
+    )
 
 
 def test_base_env_overrides_the_configured_base(
@@ -624,15 +649,23 @@ def test_base_env_overrides_the_configured_base(
     assert ids(result) == ["api-removed"]
 
 
-def test_api_new_since_base_is_skipped_with_a_note(service: Callable[..., Path]):
-    project = service({"README.md": "svc\n"}, 'openapi = "api/openapi.json"\n')
+def test_an_api_new_since_base_is_skipped_while_the_others_are_compared(
+    service: Callable[..., Path],
+):
+    project = service(
+        {"api/schema.graphql": GRAPHQL},
+        'graphql = "api/schema.graphql"\nopenapi = "api/openapi.json"\n',
+    )
     write_doc(project, BASE_DOC)
 
     code, result = run_gate("api-compat", project)
 
     assert code == 0
-    assert ids(result) == ["skipped"]
-    assert "does not exist at `main` (a new API)" in result["findings"][0]["message"]
+    assert result["status"] == "passed"
+    assert result["metrics"]["graphql.breaking"] == 0
+    (skip,) = result["skipped"]
+    assert skip["check"] == "openapi"
+    assert "does not exist at `main` (a new API)" in skip["reason"]
 
 
 @pytest.mark.parametrize("key", ["openapi", "graphql", "proto"])
@@ -673,14 +706,13 @@ def test_yaml_openapi_documents_are_compared(service: Callable[..., Path]):
     assert ids(result) == ["api-removed"]
 
 
-def test_nothing_configured_passes_with_a_note(
-    service: Callable[..., Path], capsys: pytest.CaptureFixture[str]
-):
+def test_nothing_configured_is_skipped_with_a_note(service: Callable[..., Path]):
     project = service({"README.md": "svc\n"}, "")
 
     code, result = run_gate("api-compat", project)
 
     assert code == 0
+    assert result["status"] == "skipped"
     assert result["findings"] == []
     assert "nothing to compare" in gate_markdown(project, "api-compat")
 
@@ -849,7 +881,7 @@ def test_service_in_a_subdirectory_of_the_repository_reads_its_own_paths(
     assert code == 1
     assert result["metrics"]["openapi.breaking"] == 1
     assert "proto-field-no-delete" in ids(result)
-    assert "skipped" not in ids(result)
+    assert result["skipped"] == []
 
 
 def test_proto_without_buf_installed_is_an_internal_error_with_the_install_hint(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -78,12 +79,12 @@ def test_passes_when_every_threshold_is_met(tmp_path: Path) -> None:
     )
 
     code, result = run_gate("coverage", root)
-    markdown = gate_markdown(root, "coverage")
 
     assert code == 0, result["findings"]
+    assert result["status"] == "passed"
     assert result["metrics"] == {"total": 77.27, "critical.auth": 100.0}
     assert result["thresholds"] == {"total": 50, "critical.auth": 90}
-    assert "patch coverage skipped: not a git repository" in markdown
+    assert result["skipped"] == [{"check": "patch", "reason": "not a git repository"}]
 
 
 def test_a_critical_group_below_its_threshold_names_group_figure_and_lines(
@@ -160,13 +161,14 @@ def test_default_groups_apply_when_none_are_declared(tmp_path: Path) -> None:
     )
 
     code, result = run_gate("coverage", root)
-    markdown = gate_markdown(root, "coverage")
 
     assert code == 1
     assert result["metrics"]["critical.persistence"] == pytest.approx(92.86, abs=0.01)
     assert result["metrics"]["critical.core"] == 80.0
     assert [f["id"] for f in result["findings"]] == ["critical:core"]
-    assert "default critical group `auth` matches no file" in markdown
+    assert {"check": "critical.auth", "reason": "no measured file matches src/*/core/auth/*"} in (
+        result["skipped"]
+    )
     assert result["thresholds"]["critical.core"] == 90
 
 
@@ -273,17 +275,45 @@ def test_patch_coverage_passes_when_the_change_is_tested(repository: Path) -> No
     assert result["metrics"]["patch"] == 100.0
 
 
-def test_patch_coverage_is_skipped_when_the_base_does_not_exist(repository: Path) -> None:
+def test_patch_coverage_is_skipped_visibly_when_the_base_does_not_exist(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     git(repository, "update-ref", "-d", "refs/remotes/origin/main")
     change(repository)
     write_coverage(repository, {"src/pkg/mod.py": measured(range(1, 7), [8, 9])})
 
     code, result = run_gate("coverage", repository)
-    markdown = gate_markdown(repository, "coverage")
 
     assert code == 0, result["findings"]
+    assert result["status"] == "passed"
     assert "patch" not in result["metrics"]
-    assert "patch coverage skipped: base `origin/main` does not exist here" in markdown
+    reason = "base `origin/main` does not exist here"
+    assert result["skipped"] == [{"check": "patch", "reason": reason}]
+    err = capsys.readouterr().err
+    assert re.search(r"^coverage\.+\(patch skipped\)Passed$", err, flags=re.MULTILINE)
+    assert f"- skipped patch: {reason}" in err
+    assert f"- skipped `patch`: {reason}" in gate_markdown(repository, "coverage")
+
+
+def test_patch_coverage_fails_without_its_base_when_the_policy_requires_it(
+    repository: Path,
+) -> None:
+    git(repository, "update-ref", "-d", "refs/remotes/origin/main")
+    pyproject = repository / "pyproject.toml"
+    policy = "total = 99\nrequire-base = true\n"
+    pyproject.write_text(pyproject.read_text().replace("total = 0\n", policy))
+    write_coverage(repository, {"src/pkg/mod.py": measured(range(1, 7), [8, 9])})
+
+    code, result = run_gate("coverage", repository)
+
+    assert code == 1
+    assert result["status"] == "failed"
+    assert result["skipped"] == []
+    assert [f["id"] for f in result["findings"]] == ["total", "base-missing"]
+    assert result["findings"][1]["message"].startswith(
+        "patch cannot be compared: base `origin/main` does not exist here; "
+        "[tool.gates.coverage] sets require-base = true."
+    )
 
 
 def test_patch_base_from_the_environment_beats_the_configured_one(

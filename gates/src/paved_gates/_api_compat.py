@@ -27,10 +27,10 @@ from packaging.version import InvalidVersion, Version
 from ._config import Table
 from ._console import progress
 from ._errors import ConfigError, ToolError
-from ._git import Repository, base_revision
+from ._git import Repository, base_revision, missing_base_finding
 from ._openapi_diff import Severity, diff_openapi
 from ._proc import executable, run_tool
-from ._result import Finding, GateResult, Status
+from ._result import Finding, GateResult, Skip, Status
 
 __all__ = ["ApiCompatConfig", "configure", "run"]
 
@@ -50,6 +50,8 @@ class ApiCompatConfig:
 
     #: Git ref to compare with; the environment variable `GATES_BASE` overrides it.
     base: str = "origin/main"
+    #: Fail, rather than skip, when `base` cannot be compared with.
+    require_base: bool = False
     #: OpenAPI 3.x document (JSON; YAML when PyYAML is installed), relative to the project.
     openapi: str | None = None
     #: GraphQL SDL file, relative to the project.
@@ -63,6 +65,7 @@ def configure(table: Table) -> ApiCompatConfig:
     defaults = ApiCompatConfig()
     return ApiCompatConfig(
         base=table.string("base", defaults.base),
+        require_base=table.boolean("require-base", defaults.require_base),
         openapi=table.string("openapi", "") or None,
         graphql=table.string("graphql", "") or None,
         proto=table.string("proto", "") or None,
@@ -81,7 +84,8 @@ class _Outcome:
     #: Extra per-format metrics, such as `additive` for OpenAPI.
     counts: dict[str, float] = field(default_factory=dict)
     summary: str = ""
-    skipped: bool = False
+    #: Why the format was not compared; None when it was.
+    skipped: Skip | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,7 +117,7 @@ def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
     if not checks:
         return GateResult(
             gate=_GATE,
-            status=Status.PASSED,
+            status=Status.SKIPPED,
             summary=f"nothing to compare: set `openapi`, `graphql` or `proto` in [{_TABLE}]",
         )
     for key, path, _ in checks:
@@ -124,6 +128,16 @@ def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
 
     git = _Git(project, base)
     progress(_GATE, f"comparing with {base}")
+    if git.missing is not None and config.require_base:
+        checked = ", ".join(key for key, _, _ in checks)
+        return GateResult(
+            gate=_GATE,
+            status=Status.FAILED,
+            findings=(
+                missing_base_finding(table=f"[{_TABLE}]", check=checked, reason=git.missing),
+            ),
+            summary=f"against `{base}`: nothing compared",
+        )
     outcomes: list[_Outcome] = []
     for key, path, check in checks:
         if git.missing is not None:
@@ -138,13 +152,20 @@ def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
 def _result(outcomes: list[_Outcome], base: str) -> GateResult:
     metrics: dict[str, float] = {}
     findings: list[Finding] = []
+    skipped: list[Skip] = []
     for outcome in outcomes:
         findings += [*outcome.breaking, *outcome.accepted, *outcome.notes]
-        if outcome.skipped:
+        if outcome.skipped is not None:
+            skipped.append(outcome.skipped)
             continue
         metrics[f"{outcome.fmt}.breaking"] = float(len(outcome.breaking))
         metrics[f"{outcome.fmt}.accepted"] = float(len(outcome.accepted))
         metrics.update({f"{outcome.fmt}.{name}": value for name, value in outcome.counts.items()})
+    summary = f"against `{base}`: " + "; ".join(outcome.summary for outcome in outcomes)
+    if len(skipped) == len(outcomes):
+        return GateResult(
+            gate=_GATE, status=Status.SKIPPED, skipped=tuple(skipped), summary=summary
+        )
     breaking = sum(len(outcome.breaking) for outcome in outcomes)
     metrics["breaking"] = float(breaking)
     metrics["accepted"] = float(sum(len(outcome.accepted) for outcome in outcomes))
@@ -154,14 +175,17 @@ def _result(outcomes: list[_Outcome], base: str) -> GateResult:
         metrics=metrics,
         thresholds={"breaking": 0.0},
         findings=tuple(findings),
-        summary=f"against `{base}`: " + "; ".join(outcome.summary for outcome in outcomes),
+        skipped=tuple(skipped),
+        summary=summary,
     )
 
 
 def _skip(fmt: str, path: str, reason: str) -> _Outcome:
-    note = Finding(id="skipped", message=f"{fmt} not compared: {reason}", path=path)
     return _Outcome(
-        fmt=fmt, path=path, notes=[note], summary=f"{fmt} skipped ({reason})", skipped=True
+        fmt=fmt,
+        path=path,
+        summary=f"{fmt} skipped ({reason})",
+        skipped=Skip(check=fmt, reason=f"`{path}`: {reason}"),
     )
 
 

@@ -28,6 +28,15 @@ EXIT_USAGE = 2
 EXIT_ERROR = 3
 
 
+#: A skip is not a failure: the result file and the status line say what was not judged.
+_EXIT_CODES = {
+    Status.PASSED: EXIT_PASSED,
+    Status.SKIPPED: EXIT_PASSED,
+    Status.FAILED: EXIT_FAILED,
+    Status.ERROR: EXIT_ERROR,
+}
+
+
 class Format(enum.StrEnum):
     """What goes to stdout: nothing but the status lines (text), or the result JSON."""
 
@@ -173,9 +182,7 @@ def _run(
             raise module
         results.mkdir(parents=True, exist_ok=True)
         result = module.run(config=config, project=project, results=results)
-        code = EXIT_PASSED if result.passed else EXIT_FAILED
-        if result.status is Status.ERROR:
-            code = EXIT_ERROR
+        code = _EXIT_CODES[result.status]
     except ConfigError as exc:
         result = _error_result(gate.name, "config-error", str(exc))
         code = EXIT_USAGE
@@ -223,11 +230,16 @@ def _finish_all(outcomes: list[tuple[GateResult, int]], results: Path, fmt: Form
 
 
 def _all_markdown(results: list[GateResult]) -> str:
-    lines = ["## Quality gates", "", "| gate | status | findings | time |", "|---|---|---|---|"]
+    lines = [
+        "## Quality gates",
+        "",
+        "| gate | status | findings | time | skipped |",
+        "|---|---|---|---|---|",
+    ]
     for result in results:
         lines.append(
             f"| {result.gate} | {result.status.value} | {len(result.findings)} "
-            f"| {result.duration_s:.1f} s |"
+            f"| {result.duration_s:.1f} s | {result.skipped_checks} |"
         )
     sections = [result.to_markdown() for result in results]
     return "\n".join([*lines, "", *sections]).rstrip() + "\n"

@@ -13,8 +13,8 @@ from typing import Any
 from ._config import Table
 from ._console import progress
 from ._errors import ConfigError
-from ._git import Repository, base_revision
-from ._result import Finding, GateResult, Status
+from ._git import Repository, base_revision, missing_base_finding
+from ._result import Finding, GateResult, Skip, Status
 from ._tests import COVERAGE_JSON
 
 __all__ = [
@@ -56,6 +56,8 @@ class CoverageConfig:
     total: float = 85
     patch: float = 80
     base: str = "origin/main"
+    #: Fail, rather than skip patch coverage, when `base` cannot be compared with.
+    require_base: bool = False
     critical: tuple[CriticalGroup, ...] = DEFAULT_CRITICAL
     critical_declared: bool = False
 
@@ -71,6 +73,7 @@ def configure(table: Table) -> CoverageConfig:
         total=table.number("total", default.total, minimum=0, maximum=100),
         patch=table.number("patch", default.patch, minimum=0, maximum=100),
         base=table.string("base", default.base),
+        require_base=table.boolean("require-base", default.require_base),
         critical=DEFAULT_CRITICAL if groups is None else groups,
         critical_declared=declared,
     )
@@ -130,6 +133,7 @@ class _Decision:
     thresholds: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
 
 
 def run(*, config: CoverageConfig, project: Path, results: Path) -> GateResult:
@@ -155,6 +159,7 @@ def run(*, config: CoverageConfig, project: Path, results: Path) -> GateResult:
         metrics=decision.metrics,
         thresholds=decision.thresholds,
         findings=tuple(decision.findings),
+        skipped=tuple(decision.skipped),
         summary="; ".join(decision.notes),
     )
 
@@ -221,7 +226,9 @@ def _judge_group(
                 )
             )
         else:
-            decision.notes.append(f"default critical group `{group.name}` matches no file")
+            decision.skipped.append(
+                Skip(check=f"critical.{group.name}", reason=f"no measured file matches {globs}")
+            )
         return
     covered = sum(f.covered_units for f in matched)
     units = sum(f.units for f in matched)
@@ -254,8 +261,14 @@ def _judge_patch(
     config: CoverageConfig, project: Path, files: Mapping[str, _File], decision: _Decision
 ) -> None:
     base = base_revision(config.base)
-    added = _changed_since(base, project, decision, measured=files.keys())
-    if added is None:
+    added = _changed_since(base, project, measured=files.keys())
+    if isinstance(added, str):
+        if config.require_base:
+            decision.findings.append(
+                missing_base_finding(table="[tool.gates.coverage]", check="patch", reason=added)
+            )
+        else:
+            decision.skipped.append(Skip(check="patch", reason=added))
         return
     changed: dict[str, tuple[set[int], set[int]]] = {}
     for path, lines in added.items():
@@ -267,7 +280,7 @@ def _judge_patch(
             changed[path] = (relevant, relevant & measured.missing)
     total = sum(len(relevant) for relevant, _ in changed.values())
     if not total:
-        decision.notes.append(f"patch coverage skipped: no measured line changed since {base}")
+        decision.notes.append(f"patch coverage: no measured line changed since {base}")
         return
     uncovered = sum(len(missing) for _, missing in changed.values())
     percent = _percent(total - uncovered, total)
@@ -292,26 +305,23 @@ def _judge_patch(
 
 
 def _changed_since(
-    base: str, project: Path, decision: _Decision, *, measured: Collection[str]
-) -> dict[str, set[int]] | None:
-    """Lines added since the merge base of `base` and HEAD, committed or not; None: skipped."""
+    base: str, project: Path, *, measured: Collection[str]
+) -> dict[str, set[int]] | str:
+    """Lines added since the merge base of `base` and HEAD, committed or not; or why not."""
     progress(GATE, f"comparing with {base} for patch coverage")
     git = Repository(project, gate=GATE)
     missing = git.missing_base(base)
     if missing is not None:
-        decision.notes.append(f"patch coverage skipped: {missing}")
-        return None
+        return missing
     code, merge_base = git.run("merge-base", base, "HEAD")
     if code != 0:
-        decision.notes.append(f"patch coverage skipped: no merge base of `{base}` and HEAD")
-        return None
+        return f"no merge base of `{base}` and HEAD"
     code, diff = git.run(
         "diff", "--no-color", "--no-ext-diff", "--unified=0", "--relative",
         merge_base.strip(), "--",
     )  # fmt: skip
     if code != 0:
-        decision.notes.append("patch coverage skipped: git diff failed")
-        return None
+        return "git diff failed"
     added = added_lines(diff)
     code, untracked = git.run("ls-files", "--others", "--exclude-standard")
     for name in untracked.splitlines() if code == 0 else ():

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 from ._proc import run_tool
+from ._result import Finding
 
-__all__ = ["BASE_ENV", "Repository", "base_revision"]
+__all__ = ["BASE_ENV", "Repository", "base_revision", "missing_base_finding"]
 
 #: Environment variable naming the base revision (CI sets the pull request's base commit).
 BASE_ENV = "GATES_BASE"
@@ -17,6 +18,18 @@ BASE_ENV = "GATES_BASE"
 def base_revision(configured: str) -> str:
     """CI knows the real base of a change: `$GATES_BASE` beats the configured `base`."""
     return os.environ.get(BASE_ENV, "").strip() or configured
+
+
+def missing_base_finding(*, table: str, check: str, reason: str) -> Finding:
+    """The failure of a check that `require-base = true` does not let skip."""
+    return Finding(
+        id="base-missing",
+        message=(
+            f"{check} cannot be compared: {reason}; {table} sets require-base = true. Fetch the "
+            f"base (in GitHub Actions: actions/checkout with fetch-depth: 0) or point {BASE_ENV} "
+            "at a revision that exists"
+        ),
+    )
 
 
 class Repository:
