@@ -16,19 +16,15 @@ from paved_gates import _deps
 
 from tests._gates import finding_ids as ids
 from tests._gates import run_gate
-from tests.osv_server import ADVISORY_DB, OsvServer, serve
+from tests.osv_server import SHIPPED_ADVISORIES, OsvServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deps"
-
-pytestmark = pytest.mark.skipif(
-    not (ADVISORY_DB / "vulns").is_dir(),
-    reason=f"the PyPA advisory database snapshot is not at {ADVISORY_DB}",
-)
 
 
 @pytest.fixture(scope="module")
 def osv_server() -> Iterator[OsvServer]:
-    with serve() as server:
+    """A local OSV service over the advisories shipped in tests/fixtures/osv."""
+    with serve(SHIPPED_ADVISORIES) as server:
         yield server
 
 
