@@ -233,8 +233,15 @@ def test_malformed_settings_exit_2(
     assert re.search(message, capsys.readouterr().err)
 
 
-def test_unreachable_service_is_an_error_naming_its_url(tmp_path: Path) -> None:
-    url = closed_port_url()
+@pytest.mark.parametrize(
+    ("where", "cause"),
+    [("closed-port", "connection refused"), ("no-such-host", "its host name does not resolve")],
+)
+def test_unreachable_service_is_one_line_naming_its_url_and_the_mirror_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, cause: str
+) -> None:
+    # `.invalid` never resolves (RFC 2606); nothing listens on the closed port.
+    url = closed_port_url() if where == "closed-port" else "http://osv.invalid"
     root = project(tmp_path, "vulnerable", f'osv-url = "{url}"')
 
     code, result = run_gate("deps", root)
@@ -242,7 +249,13 @@ def test_unreachable_service_is_an_error_naming_its_url(tmp_path: Path) -> None:
     assert code == 3
     assert result["status"] == "error"
     assert ids(result) == ["internal-error"]
-    assert f"OSV service at {url}" in result["findings"][0]["message"]
+    assert result["findings"][0]["message"] == (
+        f"deps: the OSV service at {url} cannot be reached ({cause}); point GATES_OSV_URL "
+        "(or [tool.gates.deps] osv-url) at an OSV-compatible mirror"
+    )
+    err = capsys.readouterr().err
+    assert "requests.exceptions" not in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("api_path", ["", "/v1/query/"])

@@ -329,9 +329,32 @@ def _audit(project: Path, requirements: Path, url: str) -> dict[str, Any]:
     except ValueError:
         report = None
     if not isinstance(report, dict) or done.returncode not in (0, 1):
-        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        cause = _unreachable(last)
+        if cause is not None:
+            raise ToolError(
+                tool=GATE,
+                message=(
+                    f"the OSV service at {url} cannot be reached ({cause}); point "
+                    f"{OSV_URL_ENV} (or [tool.gates.deps] osv-url) at an OSV-compatible mirror"
+                ),
+            )
         raise ToolError(
-            tool="pip-audit",
-            message=f"could not audit against the OSV service at {url}: {last[0]}",
+            tool="pip-audit", message=f"could not audit against the OSV service at {url}: {last}"
         )
     return report
+
+
+#: What requests (under pip-audit) says when it never got an answer, and what that means.
+_CONNECTION_FAILURES = (
+    ("NameResolutionError", "its host name does not resolve"),
+    ("Connection refused", "connection refused"),
+    ("ConnectTimeout", "the connection timed out"),
+    ("ProxyError", "the proxy refused the connection"),
+    ("ConnectionError", "no connection"),
+)
+
+
+def _unreachable(error: str) -> str | None:
+    """Why pip-audit's last error line says the service was never reached; None otherwise."""
+    return next((cause for marker, cause in _CONNECTION_FAILURES if marker in error), None)
