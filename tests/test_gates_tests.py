@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from paved_gates import _tests
+from paved_gates._cli import main
 
 from tests._gates import run_gate
 
@@ -151,6 +153,22 @@ def test_pytest_args_are_passed_through_and_their_seed_recorded(failing: Outcome
 
     assert result["metrics"]["seed"] == 4242
     assert "Using --randomly-seed=4242" in (results / "pytest.log").read_text()
+
+
+def test_pytest_progress_shows_on_stderr_while_stdout_keeps_only_the_result(
+    tmp_path: Path, gates_project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = gates_project(tmp_path, PASSING)
+
+    code = main(["tests", "--project", str(root), "--format", "json"])
+
+    assert code == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["metrics"]["passed"] == 4
+    progress = re.search(r"^tests/test_add\.py [.s]{5} +\[100%\]$", captured.err, re.MULTILINE)
+    assert progress, captured.err
+    assert progress.start() < captured.err.index("tests....."), "shown before the verdict"
+    assert "[100%]" in (root / "gate-results" / "pytest.log").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

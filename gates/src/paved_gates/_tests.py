@@ -91,7 +91,8 @@ def run(*, config: TestsConfig, project: Path, results: Path) -> GateResult:
     ours = secrets.randbelow(2**32) if seed is None else None
     args = pytest_command(results=results, pytest_args=config.pytest_args, seed=ours)
     shown = f"seed {ours if ours is not None else seed}"
-    ran = run_tool(args, cwd=project, gate=GATE, label=f"pytest ({shown})")
+    # pytest's own progress, as it comes: a large suite is otherwise silent for minutes
+    ran = run_tool(args, cwd=project, gate=GATE, label=f"pytest ({shown})", echo=True)
     (results / PYTEST_LOG).write_text(ran.stdout + ran.stderr, encoding="utf-8")
     log = results / REPORT_LOG
     if ran.returncode == _INTERNAL_ERROR or (ran.returncode != _USAGE_ERROR and not log.is_file()):
