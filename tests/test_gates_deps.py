@@ -1,4 +1,4 @@
-"""The `deps` gate against real pip-audit, cyclonedx-py and the PyPA advisory database."""
+"""The `deps` gate against real pip-audit, uv's CycloneDX export and PyPA advisories."""
 
 from __future__ import annotations
 
@@ -95,11 +95,13 @@ def test_sbom_is_cyclonedx_json_of_the_locked_packages(tmp_path: Path, osv: OsvS
     run_gate("deps", root)
 
     bom = json.loads((root / "out" / "bom.json").read_text(encoding="utf-8"))
-    assert bom["bomFormat"] == "CycloneDX"
+    assert (bom["bomFormat"], bom["specVersion"]) == ("CycloneDX", "1.5")
     assert bom["metadata"]["component"]["name"] == "inventory"
     purls = {c["purl"] for c in bom["components"]}
     assert "pkg:pypi/jinja2@2.11.2" in purls
     assert any(p.startswith("pkg:pypi/markupsafe@") for p in purls)
+    graph = {d["ref"].split("@")[0]: d.get("dependsOn", []) for d in bom["dependencies"]}
+    assert [ref.split("@")[0] for ref in graph["jinja2-2"]] == ["markupsafe-3"]
 
 
 def test_fixed_version_passes_and_writes_the_sbom_beside_the_results(
