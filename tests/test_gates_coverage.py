@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from paved_gates._cli import main
-from paved_gates._coverage import added_lines, line_ranges
+from paved_gates._coverage import line_ranges
 
 from tests._gates import gate_markdown, run_gate
 
@@ -47,11 +47,26 @@ def measured(
 
 
 def write_coverage(root: Path, files: dict[str, dict[str, Any]]) -> None:
+    """coverage.py's JSON report and the same data as Cobertura XML, as the tests gate writes."""
     keys = ("covered_lines", "num_statements", "num_branches", "covered_branches")
     totals = {key: sum(f["summary"][key] for f in files.values()) for key in keys}
     data = {"meta": {"branch_coverage": True}, "files": files, "totals": totals}
     (root / "gate-results").mkdir(parents=True, exist_ok=True)
     (root / "gate-results" / "coverage-data.json").write_text(json.dumps(data), encoding="utf-8")
+    classes = "".join(
+        f'<class name="{name}" filename="{name}"><lines>'
+        + "".join(
+            f'<line number="{n}" hits="{int(n in f["executed_lines"])}"/>'
+            for n in sorted([*f["executed_lines"], *f["missing_lines"]])
+        )
+        + "</lines></class>"
+        for name, f in files.items()
+    )
+    xml = (
+        f'<?xml version="1.0" ?><coverage version="7"><sources><source>{root}</source></sources>'
+        f'<packages><package name="p"><classes>{classes}</classes></package></packages></coverage>'
+    )
+    (root / "gate-results" / "coverage.xml").write_text(xml, encoding="utf-8")
 
 
 def project(tmp_path: Path, gates: str, files: dict[str, dict[str, Any]]) -> Path:
@@ -193,32 +208,23 @@ def test_line_ranges_are_compact(lines: list[int], shown: str) -> None:
     assert line_ranges(lines) == shown
 
 
-def test_added_lines_reads_a_zero_context_diff() -> None:
-    diff = (
-        "diff --git a/src/a.py b/src/a.py\n--- a/src/a.py\n+++ b/src/a.py\n"
-        "@@ -3,0 +4,2 @@\n+x\n+y\n@@ -10 +12 @@\n-old\n+new\n@@ -20,2 +22,0 @@\n-gone\n-gone\n"
-        "diff --git a/src/gone.py b/src/gone.py\n--- a/src/gone.py\n+++ /dev/null\n"
-        "@@ -1,2 +0,0 @@\n-a\n-b\n"
-    )
-
-    assert added_lines(diff) == {"src/a.py": {4, 5, 12}}
-
-
-@pytest.fixture
-def repository(tmp_path: Path) -> Path:
-    """A git repository whose `origin/main` has a four-line module."""
-    root = tmp_path / "repo"
-    root.mkdir()
+@pytest.fixture(params=["top", "subdirectory"])
+def repository(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A project whose `origin/main` has a four-line module, at the top of its git repository
+    or in a subdirectory of it (a monorepo)."""
+    top = tmp_path / "repo"
+    root = top if request.param == "top" else top / "services" / "svc"
+    root.mkdir(parents=True)
     gates = "[tool.gates.coverage]\ntotal = 0\n\n[tool.gates.coverage.critical]\n"
     (root / "pyproject.toml").write_text(f'[project]\nname = "p"\n\n{gates}', encoding="utf-8")
     (root / ".gitignore").write_text("gate-results/\n", encoding="utf-8")
     module = root / "src" / "pkg" / "mod.py"
     module.parent.mkdir(parents=True)
     module.write_text("a = 1\nb = 2\nc = 3\nd = 4\n", encoding="utf-8")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base")
-    git(root, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(top, "init", "-q", "-b", "main")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "base")
+    git(top, "update-ref", "refs/remotes/origin/main", "HEAD")
     return root
 
 
@@ -246,6 +252,8 @@ def test_patch_coverage_counts_committed_uncommitted_and_new_lines(repository: P
     assert code == 1
     assert result["metrics"]["patch"] == 50.0
     assert result["thresholds"]["patch"] == 80
+    report = json.loads((repository / "gate-results" / "patch-coverage.json").read_text())
+    assert report["total_num_lines"] == 6, "diff-cover's own report is kept"
     patch = [(f["path"], f["line"], f["message"]) for f in result["findings"] if f["id"] == "patch"]
     headline = "patch coverage 50.00% (3 of 6 changed lines) is below the threshold 80%"
     assert patch == [

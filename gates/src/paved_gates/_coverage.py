@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -13,15 +12,15 @@ from typing import Any
 from ._config import Table
 from ._console import progress
 from ._errors import ConfigError
-from ._git import Repository, base_revision, missing_base_finding
+from ._git import base_revision, missing_base_finding
+from ._patch_coverage import changed_files
 from ._result import Finding, GateResult, Skip, Status
-from ._tests import COVERAGE_JSON
+from ._tests import COVERAGE_JSON, COVERAGE_XML
 
 __all__ = [
     "DEFAULT_CRITICAL",
     "CoverageConfig",
     "CriticalGroup",
-    "added_lines",
     "configure",
     "line_ranges",
     "run",
@@ -98,7 +97,6 @@ class _File:
     """One measured file of coverage.py's JSON report."""
 
     path: str
-    executed: frozenset[int]
     missing: frozenset[int]
     partial: frozenset[int]
     covered_units: int
@@ -109,7 +107,6 @@ class _File:
         summary = data.get("summary", {})
         return cls(
             path=path,
-            executed=frozenset(data.get("executed_lines", ())),
             missing=frozenset(data.get("missing_lines", ())),
             partial=frozenset(source for source, _ in data.get("missing_branches", ())),
             covered_units=int(summary.get("covered_lines", 0))
@@ -152,7 +149,7 @@ def run(*, config: CoverageConfig, project: Path, results: Path) -> GateResult:
     _judge_total(config, data, decision)
     for group in config.critical:
         _judge_group(group, files, decision, declared=config.critical_declared)
-    _judge_patch(config, project, files, decision)
+    _judge_patch(config, project, results, decision)
     return GateResult(
         gate=GATE,
         status=Status.FAILED if decision.findings else Status.PASSED,
@@ -257,32 +254,25 @@ def _judge_group(
         decision.findings.append(Finding(id=f"critical:{group.name}", message=headline))
 
 
-def _judge_patch(
-    config: CoverageConfig, project: Path, files: Mapping[str, _File], decision: _Decision
-) -> None:
+def _judge_patch(config: CoverageConfig, project: Path, results: Path, decision: _Decision) -> None:
     base = base_revision(config.base)
-    added = _changed_since(base, project, measured=files.keys())
-    if isinstance(added, str):
+    progress(GATE, f"comparing with {base} for patch coverage")
+    changed = changed_files(
+        base=base, project=project, coverage_xml=results / COVERAGE_XML, results=results, gate=GATE
+    )
+    if isinstance(changed, str):
         if config.require_base:
             decision.findings.append(
-                missing_base_finding(table="[tool.gates.coverage]", check="patch", reason=added)
+                missing_base_finding(table="[tool.gates.coverage]", check="patch", reason=changed)
             )
         else:
-            decision.skipped.append(Skip(check="patch", reason=added))
+            decision.skipped.append(Skip(check="patch", reason=changed))
         return
-    changed: dict[str, tuple[set[int], set[int]]] = {}
-    for path, lines in added.items():
-        measured = files.get(path)
-        if measured is None:
-            continue
-        relevant = lines & (measured.executed | measured.missing)
-        if relevant:
-            changed[path] = (relevant, relevant & measured.missing)
-    total = sum(len(relevant) for relevant, _ in changed.values())
+    total = sum(len(f.covered | f.missing) for f in changed)
     if not total:
         decision.notes.append(f"patch coverage: no measured line changed since {base}")
         return
-    uncovered = sum(len(missing) for _, missing in changed.values())
+    uncovered = sum(len(f.missing) for f in changed)
     percent = _percent(total - uncovered, total)
     decision.metrics["patch"] = round(percent, 2)
     decision.thresholds["patch"] = config.patch
@@ -295,64 +285,13 @@ def _judge_patch(
     decision.findings += [
         Finding(
             id="patch",
-            message=f"{headline}: {path} uncovered changed lines {line_ranges(missing)}",
-            path=path,
-            line=min(missing),
+            message=f"{headline}: {f.path} uncovered changed lines {line_ranges(f.missing)}",
+            path=f.path,
+            line=min(f.missing),
         )
-        for path, (_, missing) in sorted(changed.items())
-        if missing
+        for f in changed
+        if f.missing
     ]
-
-
-def _changed_since(
-    base: str, project: Path, *, measured: Collection[str]
-) -> dict[str, set[int]] | str:
-    """Lines added since the merge base of `base` and HEAD, committed or not; or why not."""
-    progress(GATE, f"comparing with {base} for patch coverage")
-    git = Repository(project, gate=GATE)
-    missing = git.missing_base(base)
-    if missing is not None:
-        return missing
-    code, merge_base = git.run("merge-base", base, "HEAD")
-    if code != 0:
-        return f"no merge base of `{base}` and HEAD"
-    code, diff = git.run(
-        "diff", "--no-color", "--no-ext-diff", "--unified=0", "--relative",
-        merge_base.strip(), "--",
-    )  # fmt: skip
-    if code != 0:
-        return "git diff failed"
-    added = added_lines(diff)
-    code, untracked = git.run("ls-files", "--others", "--exclude-standard")
-    for name in untracked.splitlines() if code == 0 else ():
-        path = project / name
-        if name in measured and path.is_file():
-            with path.open("rb") as handle:
-                added[name] = set(range(1, sum(1 for _ in handle) + 1))
-    return added
-
-
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-
-
-def added_lines(diff: str) -> dict[str, set[int]]:
-    """The new-side line numbers each file gained in a `git diff --unified=0`."""
-    added: dict[str, set[int]] = {}
-    current: set[int] | None = None
-    for line in diff.splitlines():
-        if line.startswith("+++ "):
-            target = line[4:]
-            if target == "/dev/null":
-                current = None
-            else:
-                current = added.setdefault(target.removeprefix("b/"), set())
-            continue
-        match = _HUNK.match(line)
-        if match and current is not None:
-            start = int(match.group(1))
-            count = 1 if match.group(2) is None else int(match.group(2))
-            current.update(range(start, start + count))
-    return {path: lines for path, lines in added.items() if lines}
 
 
 def line_ranges(lines: Iterable[int]) -> str:
