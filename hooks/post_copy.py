@@ -52,8 +52,7 @@ def _inside_git_work_tree(path: Path) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """Set up the service named `argv[1]` whose package is `argv[2]` and whose auth is `argv[3]`;
-    print the next steps."""
+    """Set up the service `argv[1]` (package `argv[2]`, auth `argv[3]`); print the next steps."""
     name, package, auth = argv[1], argv[2], argv[3]
     here = Path.cwd()
     if not _inside_git_work_tree(here):

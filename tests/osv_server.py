@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 from packaging.version import InvalidVersion, Version
 
 __all__ = ["ADVISORY_DB", "SHIPPED_ADVISORIES", "AdvisoryStore", "OsvServer", "serve"]
@@ -156,7 +156,7 @@ class AdvisoryStore:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base signature
         """Stay quiet: tests read the store's `queried` list instead."""
 
     def _send(self, status: HTTPStatus, body: Mapping[str, Any]) -> None:

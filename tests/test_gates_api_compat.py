@@ -205,8 +205,10 @@ RULE_CASES: list[tuple[str, Sequence[Op], Sequence[Op], str, str]] = [
         [],
         [(("components", "schemas", "Status", "type"), ["string", "null"])],
         "response-property-type-changed",
-        "GET /v1/items: response 200 property items[].status type changed from string to "
-        "null|string",
+        (
+            "GET /v1/items: response 200 property items[].status type changed from string to "
+            "null|string"
+        ),
     ),
     (
         "required response property became optional",
@@ -231,7 +233,7 @@ RULE_CASES: list[tuple[str, Sequence[Op], Sequence[Op], str, str]] = [
 )
 def test_differ_reports_each_breaking_change_under_its_rule(
     before: Sequence[Op], after: Sequence[Op], rule: str, message: str
-):
+) -> None:
     found = breaking(diff_openapi(patched(BASE_DOC, *before), patched(BASE_DOC, *after)))
 
     assert {c.rule for c in found} == {rule}
@@ -303,7 +305,7 @@ ADDITIVE_CASES: list[tuple[str, Sequence[Op], str]] = [
 @pytest.mark.parametrize(
     ("after", "rule"), [pytest.param(*case[1:], id=case[0]) for case in ADDITIVE_CASES]
 )
-def test_differ_lets_compatible_changes_pass(after: Sequence[Op], rule: str):
+def test_differ_lets_compatible_changes_pass(after: Sequence[Op], rule: str) -> None:
     changes = diff_openapi(BASE_DOC, patched(BASE_DOC, *after))
 
     assert breaking(changes) == []
@@ -311,11 +313,11 @@ def test_differ_lets_compatible_changes_pass(after: Sequence[Op], rule: str):
         assert rule in {c.rule for c in changes if c.severity is Severity.ADDITIVE}
 
 
-def test_differ_finds_nothing_between_identical_documents():
+def test_differ_finds_nothing_between_identical_documents() -> None:
     assert diff_openapi(BASE_DOC, copy.deepcopy(BASE_DOC)) == []
 
 
-def test_response_enum_value_added_is_a_note_not_a_break():
+def test_response_enum_value_added_is_a_note_not_a_break() -> None:
     after = patched(BASE_DOC, (("components", "schemas", "Status", "enum", 3), "deleted"))
 
     changes = diff_openapi(BASE_DOC, after)
@@ -328,7 +330,7 @@ def test_response_enum_value_added_is_a_note_not_a_break():
     ]
 
 
-def test_write_only_property_removed_from_a_shared_schema_does_not_break_responses():
+def test_write_only_property_removed_from_a_shared_schema_does_not_break_responses() -> None:
     secret = ((*PUBLIC, "properties", "secret"), {"type": "string", "writeOnly": True})
     before = patched(BASE_DOC, secret)
 
@@ -339,7 +341,7 @@ def test_write_only_property_removed_from_a_shared_schema_does_not_break_respons
     }
 
 
-def test_recursive_schemas_are_compared_through_each_level_and_terminate():
+def test_recursive_schemas_are_compared_through_each_level_and_terminate() -> None:
     tree = {"$ref": "#/components/schemas/Node"}
     doc = {
         "openapi": "3.0.3",
@@ -375,7 +377,7 @@ def test_recursive_schemas_are_compared_through_each_level_and_terminate():
     assert [c.message for c in changes] == ["GET /tree: response 200 property label removed"]
 
 
-def test_all_of_members_are_merged_before_comparing():
+def test_all_of_members_are_merged_before_comparing() -> None:
     doc = patched(
         BASE_DOC,
         (
@@ -399,7 +401,7 @@ def test_all_of_members_are_merged_before_comparing():
     assert "GET /v1/items/{item_id}: response 200 property price removed" in messages
 
 
-def test_operation_security_falls_back_to_the_document_security():
+def test_operation_security_falls_back_to_the_document_security() -> None:
     before = patched(BASE_DOC, (("security",), [{"bearerAuth": []}]))
     after = patched(before, ((*ITEM, "get", "security"), [{"bearerAuth": []}]))
 
@@ -476,7 +478,7 @@ def write_doc(project: Path, doc: dict[str, Any], name: str = "api/openapi.json"
     (project / name).write_text(json.dumps(doc, indent=2))
 
 
-def test_unchanged_openapi_passes(openapi_service: Path):
+def test_unchanged_openapi_passes(openapi_service: Path) -> None:
     code, result = run_gate("api-compat", openapi_service)
 
     assert code == 0
@@ -487,7 +489,7 @@ def test_unchanged_openapi_passes(openapi_service: Path):
     assert result["findings"] == []
 
 
-def test_additive_openapi_changes_pass_and_are_counted(openapi_service: Path):
+def test_additive_openapi_changes_pass_and_are_counted(openapi_service: Path) -> None:
     write_doc(
         openapi_service,
         patched(
@@ -543,7 +545,7 @@ def test_breaking_openapi_change_fails_naming_it(
     after: Sequence[Op],
     rule: str,
     message: str,
-):
+) -> None:
     write_doc(openapi_service, patched(BASE_DOC, *after))  # uncommitted: the working tree counts
 
     code, result = run_gate("api-compat", openapi_service)
@@ -557,7 +559,7 @@ def test_breaking_openapi_change_fails_naming_it(
     assert message in capsys.readouterr().err
 
 
-def test_major_version_bump_accepts_breaking_changes(openapi_service: Path):
+def test_major_version_bump_accepts_breaking_changes(openapi_service: Path) -> None:
     after = patched(BASE_DOC, ((*ITEMS, "post"), REMOVE), (("info", "version"), "2.0.0"))
     write_doc(openapi_service, after)
 
@@ -570,7 +572,7 @@ def test_major_version_bump_accepts_breaking_changes(openapi_service: Path):
     assert result["metrics"]["breaking"] == 0
 
 
-def test_minor_version_bump_does_not_accept_breaking_changes(openapi_service: Path):
+def test_minor_version_bump_does_not_accept_breaking_changes(openapi_service: Path) -> None:
     write_doc(
         openapi_service,
         patched(BASE_DOC, ((*ITEMS, "post"), REMOVE), (("info", "version"), "1.9.0")),
@@ -582,7 +584,7 @@ def test_minor_version_bump_does_not_accept_breaking_changes(openapi_service: Pa
     assert ids(result) == ["api-removed"]
 
 
-def test_response_enum_value_added_passes_with_a_note(openapi_service: Path):
+def test_response_enum_value_added_passes_with_a_note(openapi_service: Path) -> None:
     write_doc(
         openapi_service, patched(BASE_DOC, (("components", "schemas", "Status", "enum", 3), "gone"))
     )
@@ -595,7 +597,7 @@ def test_response_enum_value_added_passes_with_a_note(openapi_service: Path):
 
 def test_missing_base_ref_skips_the_gate_visibly(
     service: Callable[..., Path], capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     project = service(
         {"api/openapi.json": json.dumps(BASE_DOC)},
         'openapi = "api/openapi.json"\n',
@@ -617,7 +619,7 @@ def test_missing_base_ref_skips_the_gate_visibly(
     assert f"- skipped openapi: {reason}" in err
 
 
-def test_a_policy_that_requires_the_base_fails_without_it(service: Callable[..., Path]):
+def test_a_policy_that_requires_the_base_fails_without_it(service: Callable[..., Path]) -> None:
     project = service(
         {"api/openapi.json": json.dumps(BASE_DOC)},
         'openapi = "api/openapi.json"\nrequire-base = true\n',
@@ -637,7 +639,7 @@ def test_a_policy_that_requires_the_base_fails_without_it(service: Callable[...,
 
 def test_base_env_overrides_the_configured_base(
     openapi_service: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     pyproject = openapi_service / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('base = "main"', 'base = "nowhere"'))
     write_doc(openapi_service, patched(BASE_DOC, ((*ITEMS, "post"), REMOVE)))
@@ -651,7 +653,7 @@ def test_base_env_overrides_the_configured_base(
 
 def test_an_api_new_since_base_is_skipped_while_the_others_are_compared(
     service: Callable[..., Path],
-):
+) -> None:
     project = service(
         {"api/schema.graphql": GRAPHQL},
         'graphql = "api/schema.graphql"\nopenapi = "api/openapi.json"\n',
@@ -671,7 +673,7 @@ def test_an_api_new_since_base_is_skipped_while_the_others_are_compared(
 @pytest.mark.parametrize("key", ["openapi", "graphql", "proto"])
 def test_configured_description_missing_from_the_tree_is_a_configuration_error(
     service: Callable[..., Path], capsys: pytest.CaptureFixture[str], key: str
-):
+) -> None:
     project = service({"README.md": "svc\n"}, f'{key} = "api/nothing-here"\n')
 
     assert main(["api-compat", "--project", str(project)]) == 2
@@ -682,7 +684,7 @@ def test_configured_description_missing_from_the_tree_is_a_configuration_error(
 
 def test_invalid_openapi_in_the_tree_is_a_configuration_error(
     openapi_service: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     (openapi_service / "api" / "openapi.json").write_text("{not json")
 
     assert main(["api-compat", "--project", str(openapi_service)]) == 2
@@ -691,7 +693,7 @@ def test_invalid_openapi_in_the_tree_is_a_configuration_error(
     )
 
 
-def test_yaml_openapi_documents_are_compared(service: Callable[..., Path]):
+def test_yaml_openapi_documents_are_compared(service: Callable[..., Path]) -> None:
     yaml = pytest.importorskip("yaml")
     project = service(
         {"api/openapi.yaml": yaml.safe_dump(BASE_DOC)}, 'openapi = "api/openapi.yaml"\n'
@@ -706,7 +708,7 @@ def test_yaml_openapi_documents_are_compared(service: Callable[..., Path]):
     assert ids(result) == ["api-removed"]
 
 
-def test_nothing_configured_is_skipped_with_a_note(service: Callable[..., Path]):
+def test_nothing_configured_is_skipped_with_a_note(service: Callable[..., Path]) -> None:
     project = service({"README.md": "svc\n"}, "")
 
     code, result = run_gate("api-compat", project)
@@ -725,7 +727,7 @@ def graphql_service(service: Callable[..., Path]) -> Path:
     return service({"api/schema.graphql": GRAPHQL}, 'graphql = "api/schema.graphql"\n')
 
 
-def test_graphql_field_removed_fails_with_graphql_core_message(graphql_service: Path):
+def test_graphql_field_removed_fails_with_graphql_core_message(graphql_service: Path) -> None:
     schema = graphql_service / "api" / "schema.graphql"
     schema.write_text(GRAPHQL.replace("  name: String!\n", ""))
 
@@ -739,7 +741,7 @@ def test_graphql_field_removed_fails_with_graphql_core_message(graphql_service: 
     assert result["metrics"]["graphql.breaking"] == 1
 
 
-def test_graphql_field_added_passes_and_dangerous_changes_are_notes(graphql_service: Path):
+def test_graphql_field_added_passes_and_dangerous_changes_are_notes(graphql_service: Path) -> None:
     schema = graphql_service / "api" / "schema.graphql"
     schema.write_text(
         GRAPHQL.replace("  name: String!\n", "  name: String!\n  price: Int\n").replace(
@@ -754,7 +756,7 @@ def test_graphql_field_added_passes_and_dangerous_changes_are_notes(graphql_serv
     assert result["metrics"]["graphql.dangerous"] == 1
 
 
-def test_graphql_api_version_bump_accepts_breaking_changes(graphql_service: Path):
+def test_graphql_api_version_bump_accepts_breaking_changes(graphql_service: Path) -> None:
     schema = graphql_service / "api" / "schema.graphql"
     schema.write_text(
         GRAPHQL.replace("# api-version: 1", "# api-version: 2").replace("  name: String!\n", "")
@@ -769,7 +771,7 @@ def test_graphql_api_version_bump_accepts_breaking_changes(graphql_service: Path
 
 def test_invalid_graphql_in_the_tree_is_a_configuration_error(
     graphql_service: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     (graphql_service / "api" / "schema.graphql").write_text("type Query { item: Nope }\n")
 
     assert main(["api-compat", "--project", str(graphql_service)]) == 2
@@ -792,7 +794,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_proto_field_renumbered_fails(proto_service: Path):
+def test_proto_field_renumbered_fails(proto_service: Path) -> None:
     edit(proto_service / ITEMS_PROTO, "string name = 2;", "string name = 3;")
 
     code, result = run_gate("api-compat", proto_service)
@@ -806,7 +808,7 @@ def test_proto_field_renumbered_fails(proto_service: Path):
     assert '"2" with name "name"' in finding["message"]
 
 
-def test_proto_field_added_passes(proto_service: Path):
+def test_proto_field_added_passes(proto_service: Path) -> None:
     edit(proto_service / ITEMS_PROTO, "string name = 2;", "string name = 2;\n  int64 price = 3;")
 
     code, result = run_gate("api-compat", proto_service)
@@ -816,7 +818,7 @@ def test_proto_field_added_passes(proto_service: Path):
     assert result["metrics"]["proto.breaking"] == 0
 
 
-def test_proto_package_major_bump_accepts_breaking_changes(proto_service: Path):
+def test_proto_package_major_bump_accepts_breaking_changes(proto_service: Path) -> None:
     v1 = proto_service / ITEMS_PROTO
     v2 = proto_service / "proto/acme/items/v2/items.proto"
     v2.parent.mkdir()
@@ -833,7 +835,7 @@ def test_proto_package_major_bump_accepts_breaking_changes(proto_service: Path):
 
 def test_proto_that_does_not_compile_is_a_configuration_error(
     proto_service: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     edit(proto_service / ITEMS_PROTO, "string name = 2;", "strin name = 2;")
 
     assert main(["api-compat", "--project", str(proto_service)]) == 2
@@ -842,7 +844,7 @@ def test_proto_that_does_not_compile_is_a_configuration_error(
     assert ITEMS_PROTO in err
 
 
-def test_all_formats_together_report_every_break(service: Callable[..., Path]):
+def test_all_formats_together_report_every_break(service: Callable[..., Path]) -> None:
     project = service(
         {"api/openapi.json": json.dumps(BASE_DOC), "api/schema.graphql": GRAPHQL},
         'openapi = "api/openapi.json"\ngraphql = "api/schema.graphql"\nproto = "proto"\n',
@@ -866,7 +868,7 @@ def test_all_formats_together_report_every_break(service: Callable[..., Path]):
 
 def test_service_in_a_subdirectory_of_the_repository_reads_its_own_paths(
     service: Callable[..., Path],
-):
+) -> None:
     project = service(
         {"api/openapi.json": json.dumps(BASE_DOC)},
         'openapi = "api/openapi.json"\nproto = "proto"\n',
@@ -886,7 +888,7 @@ def test_service_in_a_subdirectory_of_the_repository_reads_its_own_paths(
 
 def test_proto_without_buf_installed_is_an_internal_error_with_the_install_hint(
     proto_service: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     git_dir = str(Path(shutil.which("git") or "/usr/bin/git").parent)
     monkeypatch.setattr(sys, "executable", str(proto_service / "no-venv" / "python"))
     monkeypatch.setenv("PATH", git_dir)

@@ -466,7 +466,7 @@ def test_status_lines_are_coloured_only_on_a_terminal(
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     root = project_with(tmp_path, '[tool.gates.two]\noutcome = "failed"')
     controller, terminal = pty.openpty()
-    with open(terminal, "w", encoding="utf-8") as stream:
+    with open(terminal, "w", encoding="utf-8") as stream:  # noqa: PTH123 - a descriptor
         monkeypatch.setattr("sys.stderr", stream)
         run_gates(root, "one")
         run_gates(root, "two")

@@ -405,7 +405,9 @@ def test_untested_code_on_a_critical_path_fails(
     assert [(f["id"], f["message"]) for f in result["findings"]] == [
         (
             "critical:auth",
-            "critical group `auth` covered 63.64%, below its threshold 90%: "
-            "src/pkg/core/auth/tokens.py missing lines 11-12",
+            (
+                "critical group `auth` covered 63.64%, below its threshold 90%: "
+                "src/pkg/core/auth/tokens.py missing lines 11-12"
+            ),
         )
     ]

@@ -189,8 +189,10 @@ def test_expired_waiver_matching_nothing_fails(tmp_path: Path, osv: OsvServer) -
         ),
         ('[{ id = "X-1", reason = "r" }]', r"tool\.gates\.deps\.waivers\[0\]\.expires"),
         (
-            '[{ id = "X-1", reason = "r", expires = "2099-01-01" }, '
-            '{ id = "X-2", reason = "r", expires = "next year" }]',
+            (
+                '[{ id = "X-1", reason = "r", expires = "2099-01-01" }, '
+                '{ id = "X-2", reason = "r", expires = "next year" }]'
+            ),
             r"tool\.gates\.deps\.waivers\[1\]\.expires",
         ),
         (

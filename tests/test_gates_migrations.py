@@ -84,7 +84,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_in_sync_history_with_a_clean_round_trip_passes(project: Path):
+def test_in_sync_history_with_a_clean_round_trip_passes(project: Path) -> None:
     code, result = run_gate("migrations", project)
 
     assert code == 0
@@ -93,7 +93,7 @@ def test_in_sync_history_with_a_clean_round_trip_passes(project: Path):
     assert not (project / "gate-results" / "scratch.db").exists()
 
 
-def test_model_change_without_a_migration_fails_naming_the_change(project: Path):
+def test_model_change_without_a_migration_fails_naming_the_change(project: Path) -> None:
     models = project / "models.py"
     models.write_text(
         models.read_text().replace("String(80))", 'String(80)), Column("price", Integer)')
@@ -109,7 +109,7 @@ def test_model_change_without_a_migration_fails_naming_the_change(project: Path)
     assert result["metrics"]["round_trip"] == 1.0
 
 
-def test_downgrade_that_leaves_the_schema_behind_fails_the_round_trip(project: Path):
+def test_downgrade_that_leaves_the_schema_behind_fails_the_round_trip(project: Path) -> None:
     initial = project / "migrations" / "versions" / "0001_initial.py"
     initial.write_text(initial.read_text().replace('op.drop_table("items")', "pass"))
 
@@ -121,7 +121,7 @@ def test_downgrade_that_leaves_the_schema_behind_fails_the_round_trip(project: P
     assert "already exists" in finding["message"]
 
 
-def test_two_heads_fail_with_the_fix(project: Path):
+def test_two_heads_fail_with_the_fix(project: Path) -> None:
     second = project / "migrations" / "versions" / "0002_branch.py"
     second.write_text(
         textwrap.dedent(
@@ -146,7 +146,9 @@ def test_two_heads_fail_with_the_fix(project: Path):
     assert "multiple-heads" in finding_ids(result)
 
 
-def test_unknown_key_is_a_configuration_error(project: Path, capsys: pytest.CaptureFixture[str]):
+def test_unknown_key_is_a_configuration_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (project / "pyproject.toml").write_text(PYPROJECT + 'scratch = "x"\n')
 
     assert main(["migrations"]) == 2

@@ -112,7 +112,7 @@ def scratch(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_round_trip_runs_on_a_scratch_database_that_is_dropped_after(
     project: Path, dialect: str, scratch: str
-):
+) -> None:
     code, result = run_gate("migrations", project)
 
     assert code == 0
@@ -120,7 +120,7 @@ def test_round_trip_runs_on_a_scratch_database_that_is_dropped_after(
     assert scratch not in _scratch_databases(dialect)
 
 
-def test_model_change_without_a_migration_fails_on_the_server(project: Path):
+def test_model_change_without_a_migration_fails_on_the_server(project: Path) -> None:
     models = project / "models.py"
     models.write_text(
         models.read_text().replace("String(80))", 'String(80)), Column("price", Integer)')
@@ -136,7 +136,7 @@ def test_model_change_without_a_migration_fails_on_the_server(project: Path):
 
 def test_a_failing_round_trip_still_drops_the_scratch_database(
     project: Path, dialect: str, scratch: str
-):
+) -> None:
     initial = project / "migrations" / "versions" / "0001_initial.py"
     initial.write_text(initial.read_text().replace('op.drop_table("items")', "pass"))
 
@@ -150,7 +150,7 @@ def test_a_failing_round_trip_still_drops_the_scratch_database(
 
 def test_the_environment_variable_points_the_gate_at_another_server(
     project: Path, dialect: str, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     unreachable = SERVERS[dialect].replace("127.0.0.1:", "127.0.0.1:1")  # no server listens
     (project / "pyproject.toml").write_text(
         _pyproject(unreachable, 'scratch-url-env = "CI_DATABASE_URL"\n')
@@ -162,7 +162,7 @@ def test_the_environment_variable_points_the_gate_at_another_server(
     assert main(["migrations"]) == 0
 
 
-def test_a_password_never_reaches_the_report(project: Path, dialect: str):
+def test_a_password_never_reaches_the_report(project: Path, dialect: str) -> None:
     with_password = SERVERS[dialect].replace("@", ":hunter2-secret@")
     (project / "pyproject.toml").write_text(_pyproject(with_password))
 
@@ -179,7 +179,7 @@ def test_a_password_never_reaches_the_report(project: Path, dialect: str):
 )
 def test_a_server_without_scratch_databases_is_a_configuration_error(
     project: Path, url: str, message: str, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     (project / "pyproject.toml").write_text(_pyproject(url))
 
     assert main(["migrations"]) == 2

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pytest_copie.plugin import Copie
 
 from hooks import post_copy
 from tests._template import ROOT
@@ -14,10 +15,11 @@ from tests._template import ROOT
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
 
 
-def test_defaults_render_the_default_service(copie):
+def test_defaults_render_the_default_service(copie: Copie) -> None:
     result = copie.copy()
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert answers["service_name"] == "my-service"
     assert answers["package_name"] == "my_service"
@@ -31,30 +33,33 @@ def test_defaults_render_the_default_service(copie):
     assert (answers["coverage_total"], answers["coverage_critical"]) == (85, 90)
 
 
-def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie):
+def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie: Copie) -> None:
     result = copie.copy(extra_answers={"database": "none", "auth": "none"})
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert (answers["database"], answers["auth"]) == ("none", "none")
     assert not (result.project_dir / "migrations").exists()
 
 
 @pytest.mark.parametrize("auth", ["jwt", "oidc", "api_key", "none"])
-def test_grpc_alone_is_offered_with_every_auth(copie, auth):
+def test_grpc_alone_is_offered_with_every_auth(copie: Copie, auth: str) -> None:
     result = copie.copy(extra_answers={"api": ["grpc"], "auth": auth})
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert (answers["api"], answers["auth"]) == (["grpc"], auth)
     assert (result.project_dir / "src" / "my_service" / "items" / "api_grpc.py").is_file()
     assert not (result.project_dir / "src" / "my_service" / "items" / "api_rest.py").exists()
 
 
-def test_package_name_defaults_from_service_name(copie):
+def test_package_name_defaults_from_service_name(copie: Copie) -> None:
     result = copie.copy(extra_answers={"service_name": "orders-api"})
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     assert (result.project_dir / "src" / "orders_api").is_dir()
 
 
@@ -101,7 +106,9 @@ def test_package_name_defaults_from_service_name(copie):
         ),
     ],
 )
-def test_bad_answer_names_question_and_rule_and_writes_nothing(copie, answers, message):
+def test_bad_answer_names_question_and_rule_and_writes_nothing(
+    copie: Copie, answers: dict[str, object], message: str
+) -> None:
     result = copie.copy(extra_answers=answers)
 
     assert result.exit_code != 0
@@ -113,7 +120,7 @@ def test_bad_answer_names_question_and_rule_and_writes_nothing(copie, answers, m
     assert written == []
 
 
-def test_next_steps_name_what_make_run_needs_for_every_auth_choice():
+def test_next_steps_name_what_make_run_needs_for_every_auth_choice() -> None:
     choices = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))["auth"]["choices"]
 
     assert set(post_copy.CREDENTIALS) == set(choices.values())

@@ -65,7 +65,7 @@ def configure(table: Table) -> ApiCompatConfig:
     defaults = ApiCompatConfig()
     return ApiCompatConfig(
         base=table.string("base", defaults.base),
-        require_base=table.boolean("require-base", defaults.require_base),
+        require_base=table.boolean("require-base", default=defaults.require_base),
         openapi=table.string("openapi", "") or None,
         graphql=table.string("graphql", "") or None,
         proto=table.string("proto", "") or None,
@@ -413,7 +413,7 @@ def _proto_major(directory: Path) -> int:
 
 
 def _buf_path(configured: str, reported: str) -> tuple[str, str]:
-    """buf's `current/x.proto` or `base/x.proto` as (side, project-relative path)."""
+    """Buf's `current/x.proto` or `base/x.proto` as (side, project-relative path)."""
     side, _, rest = reported.partition("/")
     return side, f"{configured.rstrip('/')}/{rest}" if rest else configured
 

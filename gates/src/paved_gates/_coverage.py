@@ -72,7 +72,7 @@ def configure(table: Table) -> CoverageConfig:
         total=table.number("total", default.total, minimum=0, maximum=100),
         patch=table.number("patch", default.patch, minimum=0, maximum=100),
         base=table.string("base", default.base),
-        require_base=table.boolean("require-base", default.require_base),
+        require_base=table.boolean("require-base", default=default.require_base),
         critical=DEFAULT_CRITICAL if groups is None else groups,
         critical_declared=declared,
     )

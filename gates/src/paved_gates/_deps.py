@@ -193,29 +193,29 @@ def run(*, config: DepsConfig, project: Path, results: Path) -> GateResult:
                 )
             )
     expired_unused = [w for w in config.waivers if w not in used and w.expired(today)]
-    for waiver in expired_unused:
-        findings.append(
-            Finding(
-                id=f"waiver-expired:{waiver.id}",
-                message=(
-                    f"waiver for {waiver.id} expired on {waiver.expires.isoformat()} "
-                    "and matches no vulnerability any more: remove it"
-                ),
-                path="pyproject.toml",
-            )
+    findings += [
+        Finding(
+            id=f"waiver-expired:{waiver.id}",
+            message=(
+                f"waiver for {waiver.id} expired on {waiver.expires.isoformat()} "
+                "and matches no vulnerability any more: remove it"
+            ),
+            path="pyproject.toml",
         )
-    for waiver in config.waivers:
-        if waiver not in used and not waiver.expired(today):
-            findings.append(
-                Finding(
-                    id=f"waiver-stale:{waiver.id}",
-                    message=(
-                        f"waiver for {waiver.id} matches no vulnerability in the locked "
-                        "dependencies (not failing): remove it"
-                    ),
-                    path="pyproject.toml",
-                )
-            )
+        for waiver in expired_unused
+    ]
+    findings += [
+        Finding(
+            id=f"waiver-stale:{waiver.id}",
+            message=(
+                f"waiver for {waiver.id} matches no vulnerability in the locked "
+                "dependencies (not failing): remove it"
+            ),
+            path="pyproject.toml",
+        )
+        for waiver in config.waivers
+        if waiver not in used and not waiver.expired(today)
+    ]
     failed = failing > 0 or bool(expired_unused)
     skipped = len(report.get("dependencies", [])) - len(audited)
     return GateResult(

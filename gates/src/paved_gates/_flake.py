@@ -126,7 +126,7 @@ class _Run:
 
     @property
     def completed(self) -> bool:
-        """pytest ran the suite to the end (every test passed or some failed)."""
+        """Pytest ran the suite to the end (every test passed or some failed)."""
         return self.returncode in (0, 1) and not self.collection_errors
 
 
@@ -356,24 +356,7 @@ def _decide(
                 )
             )
 
-    for run_ in runs:
-        if not run_.completed:
-            findings.append(
-                Finding(
-                    id=f"run-incomplete:{run_.index}",
-                    message=(
-                        f"run {run_.index} (seed {run_.seed}) did not complete while others did: "
-                        f"pytest exited {run_.returncode}{_no_tests(run_.returncode)}"
-                        + (
-                            f", collection errors in {', '.join(run_.collection_errors)}"
-                            if run_.collection_errors
-                            else ""
-                        )
-                        + f"; see {run_.log.name}"
-                    ),
-                    path=str(run_.log),
-                )
-            )
+    findings += [_incomplete(run_) for run_ in runs if not run_.completed]
     findings.sort(key=lambda f: _ORDER.get(f.id.split(":", maxsplit=1)[0], len(_ORDER)))
     flaky_runs = [
         r
@@ -406,6 +389,21 @@ def _decide(
             f"{len(tests)} tests, {flaky} flaky, {broken} broken, {active_quarantines} "
             f"quarantined; flaky-run rate {rate:.0%} (budget {config.budget:.0%})"
         ),
+    )
+
+
+def _incomplete(run_: _Run) -> Finding:
+    """The finding of a run that did not complete while others did."""
+    errors = run_.collection_errors
+    return Finding(
+        id=f"run-incomplete:{run_.index}",
+        message=(
+            f"run {run_.index} (seed {run_.seed}) did not complete while others did: "
+            f"pytest exited {run_.returncode}{_no_tests(run_.returncode)}"
+            + (f", collection errors in {', '.join(errors)}" if errors else "")
+            + f"; see {run_.log.name}"
+        ),
+        path=str(run_.log),
     )
 
 

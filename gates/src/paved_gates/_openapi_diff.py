@@ -83,7 +83,7 @@ class _Doc:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
 
-    def resolve(self, node: Any) -> tuple[Mapping[str, Any], str | None]:
+    def resolve(self, node: object) -> tuple[Mapping[str, Any], str | None]:
         """The object behind `node`'s `$ref` chain, and the last ref followed (or None)."""
         ref: str | None = None
         seen: set[str] = set()
@@ -95,7 +95,7 @@ class _Doc:
             node = self._pointer(ref)
         return (node if isinstance(node, Mapping) else {}), ref
 
-    def _pointer(self, ref: str) -> Any:
+    def _pointer(self, ref: str) -> object:
         if not ref.startswith("#/"):
             return {}  # external refs are not followed
         node: Any = self.data
@@ -106,7 +106,7 @@ class _Doc:
             node = node[part]
         return node
 
-    def schema(self, node: Any, depth: int = 0) -> tuple[dict[str, Any], str | None]:
+    def schema(self, node: object, depth: int = 0) -> tuple[dict[str, Any], str | None]:
         """A schema with refs resolved, `allOf` merged, and `anyOf`/`oneOf` normalised."""
         resolved, ref = self.resolve(node)
         unions = ("allOf", "anyOf", "oneOf")
@@ -376,7 +376,7 @@ class _SchemaDiff:
         self.root_prefix = prefix
         self.stack: set[tuple[str | None, str | None]] = set()
 
-    def compare(self, base: Any, current: Any, pointer: str = "") -> Iterator[Change]:
+    def compare(self, base: object, current: object, pointer: str = "") -> Iterator[Change]:
         old, old_ref = self.differ.base.schema(base)
         new, new_ref = self.differ.current.schema(current)
         key = (old_ref, new_ref)
@@ -461,7 +461,9 @@ class _SchemaDiff:
             pair = (node, partner) if self.request else (partner, node)
             yield from self.compare(*pair, pointer)
 
-    def _accepting(self, node: Any, candidates: dict[str, Any], *, wanted_doc: bool) -> Any:
+    def _accepting(
+        self, node: object, candidates: dict[str, object], *, wanted_doc: bool
+    ) -> object:
         """Pop and return the first candidate whose types cover `node`'s (None if none does)."""
         wanted = (self.differ.base if wanted_doc else self.differ.current).schema(node)[0]
         offered = self.differ.current if wanted_doc else self.differ.base
@@ -558,8 +560,8 @@ class _SchemaDiff:
                 child = f"{pointer}.{name}" if pointer else name
                 yield self._breaking("response-property-removed", f"{self._where(child)} removed")
 
-    def _hidden(self, node: Any, doc: _Doc) -> bool:
-        """readOnly properties never travel in requests, writeOnly ones never in responses."""
+    def _hidden(self, node: object, doc: _Doc) -> bool:
+        """Whether `node` is hidden here: readOnly in requests, writeOnly in responses."""
         schema, _ = doc.schema(node)
         return bool(schema.get("readOnly" if self.request else "writeOnly"))
 
@@ -631,11 +633,11 @@ def _show(types: frozenset[str] | None) -> str:
     return "any" if types is None else "|".join(sorted(types))
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _canonical(value: Any) -> str:
+def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True)
 
 

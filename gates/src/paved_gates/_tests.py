@@ -179,7 +179,7 @@ def _read_report_log(path: Path) -> tuple[dict[str, int], list[Finding]]:
 
 
 def _only_quarantined_failed(ran: ToolRun, counts: dict[str, int]) -> bool:
-    """pytest's exit 1 came only from tests under a current quarantine."""
+    """Pytest's exit 1 came only from tests under a current quarantine."""
     return ran.returncode == _TESTS_FAILED and counts["quarantined"] > 0
 
 
