@@ -66,9 +66,6 @@ def test_imports():
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(_flake.RUNS_ENV, raising=False)
-    # This repository's pytest-copie plugin imports copier (over a second per run); the tiny
-    # suites never use it.
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:copie")
 
 
 def project(tmp_path: Path, config: str, **modules: str) -> Path:
@@ -169,6 +166,7 @@ def test_quarantined_flaky_test_passes_and_is_still_reported(tmp_path: Path) -> 
     assert result["metrics"]["flaky_run_rate"] == 0
 
 
+@pytest.mark.slow
 def test_expired_quarantine_fails(tmp_path: Path) -> None:
     marker = quarantine(owner="team-x", expires="2024-01-31", reason="shared fixture file")
     root = project(tmp_path, "runs = 2", shared=SHARED_STATE.format(marker=marker))
@@ -182,6 +180,7 @@ def test_expired_quarantine_fails(tmp_path: Path) -> None:
     assert result["metrics"]["quarantined"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
@@ -209,6 +208,7 @@ def test_quarantine_without_owner_or_expiry_fails(
     assert message.startswith(problem)
 
 
+@pytest.mark.slow
 def test_deterministic_suite_passes_with_reproducible_seeded_orders(tmp_path: Path) -> None:
     many = "\n".join(f"def test_{n}():\n    assert {n} == {n}\n\n" for n in range(8))
     root = project(tmp_path, "runs = 3\nseed = 40", many=many)
@@ -240,6 +240,7 @@ def test_deterministic_suite_passes_with_reproducible_seeded_orders(tmp_path: Pa
     assert orders() == first, "the same seeds replay the same orders"
 
 
+@pytest.mark.slow
 def test_always_failing_test_is_reported_as_broken_not_flaky(tmp_path: Path) -> None:
     root = project(tmp_path, "runs = 2", deterministic=DETERMINISTIC, divides=ALWAYS_FAILS)
 
@@ -253,6 +254,7 @@ def test_always_failing_test_is_reported_as_broken_not_flaky(tmp_path: Path) -> 
     assert result["metrics"]["flaky"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("budget", "code"), [("0.0", 1), ("0.25", 0)])
 def test_run_that_does_not_complete_counts_against_the_budget(
     tmp_path: Path, budget: str, code: int
@@ -272,6 +274,7 @@ def test_run_that_does_not_complete_counts_against_the_budget(
     assert "collection errors in tests/test_imports.py" in incomplete
 
 
+@pytest.mark.slow
 def test_environment_overrides_the_number_of_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -333,6 +336,7 @@ def test_bad_runs_override_exits_2_naming_the_variable(
     )
 
 
+@pytest.mark.slow
 def test_suite_that_never_completes_is_an_error(tmp_path: Path) -> None:
     root = project(
         tmp_path, 'runs = 2\npytest-args = ["--no-such-option"]', deterministic=DETERMINISTIC

@@ -93,6 +93,7 @@ def test_in_sync_history_with_a_clean_round_trip_passes(project: Path) -> None:
     assert not (project / "gate-results" / "scratch.db").exists()
 
 
+@pytest.mark.slow
 def test_model_change_without_a_migration_fails_naming_the_change(project: Path) -> None:
     models = project / "models.py"
     models.write_text(
@@ -109,6 +110,7 @@ def test_model_change_without_a_migration_fails_naming_the_change(project: Path)
     assert result["metrics"]["round_trip"] == 1.0
 
 
+@pytest.mark.slow
 def test_downgrade_that_leaves_the_schema_behind_fails_the_round_trip(project: Path) -> None:
     initial = project / "migrations" / "versions" / "0001_initial.py"
     initial.write_text(initial.read_text().replace('op.drop_table("items")', "pass"))
@@ -121,6 +123,7 @@ def test_downgrade_that_leaves_the_schema_behind_fails_the_round_trip(project: P
     assert "already exists" in finding["message"]
 
 
+@pytest.mark.slow
 def test_two_heads_fail_with_the_fix(project: Path) -> None:
     second = project / "migrations" / "versions" / "0002_branch.py"
     second.write_text(

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests._gates import run_gate
 from tests.test_gates_migrations import ALEMBIC_INI, INITIAL, MODELS
 
+# Each test runs Alembic five times against a real server: the full tier.
+pytestmark = pytest.mark.slow
+
 #: The local servers (CI and laptops point these elsewhere), each at its administration database.
 SERVERS = {
     "postgresql": os.environ.get(

@@ -43,6 +43,7 @@ def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie: Copie)
     assert not (result.project_dir / "migrations").exists()
 
 
+@pytest.mark.slow  # four services, each through the post-copy task (uv sync): minutes
 @pytest.mark.parametrize("auth", ["jwt", "oidc", "api_key", "none"])
 def test_grpc_alone_is_offered_with_every_auth(copie: Copie, auth: str) -> None:
     result = copie.copy(extra_answers={"api": ["grpc"], "auth": auth})
