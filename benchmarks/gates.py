@@ -25,6 +25,7 @@ COMMANDS = {
 
 
 def run(repeat: int) -> list[Samples]:
+    """`repeat` timed runs of each command in COMMANDS on one generated service."""
     with tempfile.TemporaryDirectory() as tmp, serve() as osv:
         service = Path(tmp) / "my-service"
         sh([*COPY, str(ROOT), str(service)], ROOT)
@@ -43,6 +44,7 @@ def run(repeat: int) -> list[Samples]:
 
 
 def main() -> None:
+    """Measure and print the medians (`--repeat N`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     results = run(parser.parse_args().repeat)

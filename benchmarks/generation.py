@@ -39,6 +39,7 @@ def _file_count(root: Path) -> int:
 
 
 def run(repeat: int) -> tuple[list[Samples], int]:
+    """`repeat` renders of the template and of the baseline; and the rendered file count."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         sh([*RENDER, str(ROOT), str(work / "probe")], ROOT)
@@ -64,6 +65,7 @@ def _timed(args: list[str]) -> float:
 
 
 def main() -> None:
+    """Measure and print the medians (`--repeat N`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()

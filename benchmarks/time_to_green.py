@@ -23,12 +23,14 @@ def green(where: Path) -> None:
 
 
 def run(repeat: int) -> Samples:
+    """`repeat` timed runs from `copier copy` to a green `make test`, after one warm-up."""
     with tempfile.TemporaryDirectory() as tmp:
         green(Path(tmp) / "warm-up")
         return measure("copy + uv sync + make test", repeat, lambda i: green(Path(tmp) / f"s{i}"))
 
 
 def main() -> None:
+    """Measure and print the median (`--repeat N`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     samples = run(parser.parse_args().repeat)

@@ -63,6 +63,7 @@ def run(repeat: int) -> tuple[Samples, Samples, str]:
 
 
 def main() -> None:
+    """Measure and print the medians (`--repeat N`)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()

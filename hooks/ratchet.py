@@ -50,6 +50,7 @@ class Change:
     reason: str
 
     def describe(self) -> str:
+        """One line for the update's summary: the key, its old and new value, and why."""
         name = ".".join(self.path)
         return f"[tool.gates.coverage] {name}: {self.merged} -> {self.value} ({self.reason})"
 

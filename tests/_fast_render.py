@@ -65,24 +65,27 @@ def snapshot(dst: Path) -> Path:
 def _reused_compilation() -> Iterator[None]:
     original = Environment.compile
 
-    def compile(self: Environment, source: Any, *args: Any) -> str | CodeType:
+    def compile_once(self: Environment, source: Any, *args: Any) -> str | CodeType:
         # `source` is a str, or a parsed template that nothing keys: compile that as it comes.
         if not isinstance(source, str):
-            return original(self, source, *args)
+            compiled: str | CodeType = original(self, source, *args)
+            return compiled
         syntax = tuple(getattr(self, attribute) for attribute in _SYNTAX)
         key = (type(self), syntax, tuple(sorted(self.extensions)), source, *args)
         if key not in _compiled:
             _compiled[key] = original(self, source, *args)
         return _compiled[key]
 
-    Environment.compile = compile  # type: ignore[method-assign]
-    git_available = copier._main.is_git_available
-    copier._main.is_git_available = lambda: False  # a fresh destination is in no repository
+    # Both are swapped for the duration of one render, and restored: jinja2's overloaded
+    # `compile` and copier's private `is_git_available` have no typed way to be replaced.
+    Environment.compile = compile_once  # type: ignore[method-assign,assignment]
+    git_available = copier._main.is_git_available  # type: ignore[attr-defined]
+    copier._main.is_git_available = lambda: False  # type: ignore[attr-defined]
     try:
         yield
     finally:
         Environment.compile = original  # type: ignore[method-assign]
-        copier._main.is_git_available = git_available
+        copier._main.is_git_available = git_available  # type: ignore[attr-defined]
 
 
 def render_from(

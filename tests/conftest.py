@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tiny_suites_without_copie(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run the gates' tiny suites without this repository's pytest-copie plugin.
+
+    Those tests run pytest on tiny projects with this repository's interpreter, where
+    pytest-copie would import copier into every run (seconds each) for suites that never use
+    it. Module-scoped, so the modules' own module-scoped gate runs see it too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        if request.module.__name__.startswith("tests.test_gates_"):
+            patch.setenv("PYTEST_ADDOPTS", "-p no:copie")
+        yield
 
 
 _TINY_PYPROJECT = """\

@@ -1,4 +1,4 @@
-"""A local OSV-compatible vulnerability service over a directory of OSV YAML advisories."""
+"""A local OSV-compatible vulnerability service over OSV advisories (JSON, or YAML)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["ADVISORY_DB", "AdvisoryStore", "OsvServer", "serve"]
+__all__ = ["ADVISORY_DB", "SHIPPED_ADVISORIES", "AdvisoryStore", "OsvServer", "serve"]
 
-#: The PyPA advisory database snapshot: `PAVED_ADVISORY_DB`, or the one kept beside the
-#: repository (`<repo>/../shared`).
+#: The advisories the tests ship (every jinja2 advisory of the PyPA database, as OSV JSON):
+#: enough for the deps gate's own tests, from a fresh clone and offline.
+SHIPPED_ADVISORIES = Path(__file__).parent / "fixtures" / "osv" / "vulns"
+#: The whole PyPA advisory database snapshot, where a machine has one: `PAVED_ADVISORY_DB`, or
+#: the one kept beside the repository (`<repo>/../shared`). Generated services are audited
+#: against it when present, against the shipped advisories otherwise.
 ADVISORY_DB = Path(
     os.environ.get("PAVED_ADVISORY_DB")
     or Path(__file__).resolve().parents[2] / "shared" / "data" / "pypa-advisory-db"
@@ -90,8 +94,21 @@ def _affects(advisory: Mapping[str, Any], name: str, version: str) -> bool:
     return False
 
 
+_SUFFIXES = (".json", ".yaml")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """One advisory: OSV JSON, or the YAML encoding the PyPA database keeps."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        advisory: dict[str, Any] = json.loads(text)
+        return advisory
+    loaded: dict[str, Any] = _jsonable(yaml.load(text, Loader=yaml.CSafeLoader))
+    return loaded
+
+
 class AdvisoryStore:
-    """The advisories of an OSV directory tree (`vulns/<package>/<id>.yaml`), read on demand.
+    """The advisories of an OSV directory tree (`<package>/<id>.json|yaml`), read on demand.
 
     Only the packages that are queried are parsed, so the store starts in no time even over
     the whole PyPA database.
@@ -115,11 +132,8 @@ class AdvisoryStore:
         with self._lock:
             if key not in self._by_package:
                 directory = self._package_dirs().get(key)
-                files = sorted(directory.glob("*.yaml")) if directory else []
-                self._by_package[key] = [
-                    _jsonable(yaml.load(f.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
-                    for f in files
-                ]
+                files = sorted(directory.glob("*.*")) if directory else []
+                self._by_package[key] = [_load(f) for f in files if f.suffix in _SUFFIXES]
             return self._by_package[key]
 
     def query(self, name: str, version: str) -> list[dict[str, Any]]:
@@ -132,7 +146,7 @@ class AdvisoryStore:
         """One advisory by id, or None."""
         if not re.fullmatch(r"[A-Za-z0-9._-]+", vuln_id):
             return None
-        for path in self._root.glob(f"*/{vuln_id}.yaml"):
+        for path in self._root.glob(f"*/{vuln_id}.*"):
             for advisory in self.advisories(path.parent.name):
                 if advisory.get("id") == vuln_id:
                     return advisory
@@ -142,7 +156,7 @@ class AdvisoryStore:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base signature
         """Stay quiet: tests read the store's `queried` list instead."""
 
     def _send(self, status: HTTPStatus, body: Mapping[str, Any]) -> None:
@@ -239,10 +253,16 @@ class OsvServer:
 
 
 @contextmanager
-def serve(root: Path = ADVISORY_DB / "vulns") -> Iterator[OsvServer]:
-    """Run an `OsvServer` over `root` for the duration of the block."""
+def serve(root: Path | None = None) -> Iterator[OsvServer]:
+    """Run an `OsvServer` over `root` for the duration of the block.
+
+    By default: the whole PyPA snapshot where there is one, else the shipped advisories.
+    """
+    if root is None:
+        full = ADVISORY_DB / "vulns"
+        root = full if full.is_dir() else SHIPPED_ADVISORIES
     if not root.is_dir():
-        raise FileNotFoundError(f"no OSV advisories at {root}: set PAVED_ADVISORY_DB")
+        raise FileNotFoundError(f"no OSV advisories at {root}")
     server = OsvServer(root)
     server.start()
     try:

@@ -78,7 +78,7 @@ def _render(src: Path, dst: Path, data: dict[str, Any]) -> Service:
     return Service(root=dst, answers=answers)
 
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "orders-api": {
         "service_name": "orders-api",

@@ -79,11 +79,14 @@ def test_one_summary_table_and_the_failure_are_printed(run_all: tuple[int, Path,
     _, _, err = run_all
 
     table = err[err.index("\ngate ") :]
-    assert [line.split()[:2] for line in table.strip().splitlines()[1:]] == [
+    rows = [line.split() for line in table.strip().splitlines()[1:]]
+    assert [row[:2] for row in rows] == [
         ["lint", "passed"],
         ["tests", "failed"],
         ["coverage", "passed"],
     ]
+    assert rows[0][-1] == "zizmor", "no workflows here: zizmor was skipped"
+    assert rows[2][-1] == "patch", "not a git repository: patch coverage was skipped"
     assert "tests/test_add.py::test_wrong: assert 4 == 5" in err
     assert "\033[" not in err, "no colour when stderr is not a terminal"
 

@@ -20,7 +20,7 @@ from paved_gates._registry import Gate
 # decides what its run does.
 _FAKE_GATE = """
 from paved_gates._errors import ConfigError, ToolError
-from paved_gates._result import Finding, GateResult, Status
+from paved_gates._result import Finding, GateResult, Skip, Status
 
 
 def configure(table):
@@ -36,10 +36,14 @@ def run(*, config, project, results):
         raise ToolError(tool="thing", message="cannot start")
     if outcome == "config":
         raise ConfigError(message="run another gate first")
-    findings = ()
-    if outcome != "passed":
+    findings, skipped = (), ()
+    if outcome == "failed":
         findings = (Finding(id="bad", message="it is bad", path="x.py", line=3),)
-    return GateResult(gate=name, status=Status(outcome), metrics={"n": 1.5}, findings=findings)
+    if outcome == "skipped":
+        skipped = (Skip(check="everything", reason="nothing to look at"),)
+    return GateResult(
+        gate=name, status=Status(outcome), metrics={"n": 1.5}, findings=findings, skipped=skipped
+    )
 """
 
 
@@ -227,6 +231,7 @@ def test_without_a_gates_table_lint_tests_and_coverage_are_enabled(
     ("outcome", "code", "status", "finding"),
     [
         ("passed", 0, "passed", None),
+        ("skipped", 0, "skipped", None),
         ("failed", 1, "failed", "bad"),
         ("config", 2, "error", "config-error"),
         ("tool", 3, "error", "internal-error"),
@@ -249,7 +254,7 @@ def test_exit_codes_and_result_files_of_one_gate(
     result = json.loads((root / "gate-results" / "one.json").read_text(encoding="utf-8"))
     assert result["status"] == status
     assert [f["id"] for f in result["findings"]] == ([finding] if finding else [])
-    label = {"passed": "Passed", "failed": "Failed", "error": "Error"}[status]
+    label = {"passed": "Passed", "skipped": "Skipped", "failed": "Failed", "error": "Error"}[status]
     err = capsys.readouterr().err
     assert any(line.startswith("one.") and line.endswith(label) for line in err.splitlines())
     assert "Traceback" not in err
@@ -307,7 +312,8 @@ def test_result_file_schema(tmp_path: Path) -> None:
 
     result = json.loads((root / "gate-results" / "one.json").read_text(encoding="utf-8"))
     assert set(result) == {
-        "gate", "status", "metrics", "thresholds", "findings", "duration_s", "gates_version",
+        "gate", "status", "metrics", "thresholds", "findings", "skipped", "duration_s",
+        "gates_version",
     }  # fmt: skip
     assert result["gate"] == "one"
     assert result["gates_version"] == version("paved-gates")
@@ -380,6 +386,7 @@ def test_markdown_is_appended_to_the_github_step_summary(
     ("outcomes", "code"),
     [
         (("passed", "passed", "passed"), 0),
+        (("skipped", "passed", "skipped"), 0),
         (("failed", "passed", "passed"), 1),
         (("failed", "config", "passed"), 2),
         (("crash", "failed", "config"), 3),
@@ -406,6 +413,28 @@ def test_all_runs_every_enabled_gate_and_the_worst_exit_code_wins(
     assert "| one |" in (results / "all.md").read_text(encoding="utf-8")
     table = capsys.readouterr().err.split("gate ", 1)[1]
     assert all(name in table for name in ("one", "two", "three"))
+
+
+@pytest.mark.usefixtures("fake_gates")
+def test_a_skipped_gate_is_shown_as_skipped_everywhere_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = '[tool.gates.two]\noutcome = "skipped"'
+    root = project_with(tmp_path, f'[tool.gates]\nenabled = ["one", "two"]\n{tables}')
+
+    assert run_gates(root, "all") == 0
+
+    results = root / "gate-results"
+    two = json.loads((results / "two.json").read_text(encoding="utf-8"))
+    assert two["status"] == "skipped"
+    assert two["skipped"] == [{"check": "everything", "reason": "nothing to look at"}]
+    err = capsys.readouterr().err
+    assert "- skipped everything: nothing to look at" in err
+    rows = [line.split() for line in err[err.index("\ngate ") :].strip().splitlines()]
+    assert rows[0] == ["gate", "status", "findings", "time", "skipped"]
+    assert rows[1][:2] == ["one", "passed"]
+    assert (rows[2][:3], rows[2][-1]) == (["two", "skipped", "0"], "everything")
+    assert "| two | skipped | 0 |" in (results / "all.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.usefixtures("fake_gates")
@@ -437,7 +466,7 @@ def test_status_lines_are_coloured_only_on_a_terminal(
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     root = project_with(tmp_path, '[tool.gates.two]\noutcome = "failed"')
     controller, terminal = pty.openpty()
-    with open(terminal, "w", encoding="utf-8") as stream:
+    with open(terminal, "w", encoding="utf-8") as stream:  # noqa: PTH123 - a descriptor
         monkeypatch.setattr("sys.stderr", stream)
         run_gates(root, "one")
         run_gates(root, "two")

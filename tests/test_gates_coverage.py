@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 
 import pytest
 from paved_gates._cli import main
-from paved_gates._coverage import added_lines, line_ranges
+from paved_gates._coverage import line_ranges
+
+from tests._gates import gate_markdown, run_gate
 
 AUTH_ONLY = """
 [tool.gates.coverage]
@@ -44,11 +47,26 @@ def measured(
 
 
 def write_coverage(root: Path, files: dict[str, dict[str, Any]]) -> None:
+    """coverage.py's JSON report and the same data as Cobertura XML, as the tests gate writes."""
     keys = ("covered_lines", "num_statements", "num_branches", "covered_branches")
     totals = {key: sum(f["summary"][key] for f in files.values()) for key in keys}
     data = {"meta": {"branch_coverage": True}, "files": files, "totals": totals}
     (root / "gate-results").mkdir(parents=True, exist_ok=True)
     (root / "gate-results" / "coverage-data.json").write_text(json.dumps(data), encoding="utf-8")
+    classes = "".join(
+        f'<class name="{name}" filename="{name}"><lines>'
+        + "".join(
+            f'<line number="{n}" hits="{int(n in f["executed_lines"])}"/>'
+            for n in sorted([*f["executed_lines"], *f["missing_lines"]])
+        )
+        + "</lines></class>"
+        for name, f in files.items()
+    )
+    xml = (
+        f'<?xml version="1.0" ?><coverage version="7"><sources><source>{root}</source></sources>'
+        f'<packages><package name="p"><classes>{classes}</classes></package></packages></coverage>'
+    )
+    (root / "gate-results" / "coverage.xml").write_text(xml, encoding="utf-8")
 
 
 def project(tmp_path: Path, gates: str, files: dict[str, dict[str, Any]]) -> Path:
@@ -57,13 +75,6 @@ def project(tmp_path: Path, gates: str, files: dict[str, dict[str, Any]]) -> Pat
     (root / "pyproject.toml").write_text(f'[project]\nname = "p"\n\n{gates}\n', encoding="utf-8")
     write_coverage(root, files)
     return root
-
-
-def coverage_gate(root: Path) -> tuple[int, dict[str, Any], str]:
-    code = main(["coverage", "--project", str(root)])
-    results = root / "gate-results"
-    result = json.loads((results / "coverage.json").read_text(encoding="utf-8"))
-    return code, result, (results / "coverage.md").read_text(encoding="utf-8")
 
 
 def git(root: Path, *args: str) -> str:
@@ -82,12 +93,13 @@ def test_passes_when_every_threshold_is_met(tmp_path: Path) -> None:
         },
     )
 
-    code, result, markdown = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 0, result["findings"]
+    assert result["status"] == "passed"
     assert result["metrics"] == {"total": 77.27, "critical.auth": 100.0}
     assert result["thresholds"] == {"total": 50, "critical.auth": 90}
-    assert "patch coverage skipped: not a git repository" in markdown
+    assert result["skipped"] == [{"check": "patch", "reason": "not a git repository"}]
 
 
 def test_a_critical_group_below_its_threshold_names_group_figure_and_lines(
@@ -109,7 +121,7 @@ def test_a_critical_group_below_its_threshold_names_group_figure_and_lines(
         },
     )
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 1
     assert result["status"] == "failed"
@@ -129,7 +141,7 @@ def test_total_below_its_threshold_fails(tmp_path: Path) -> None:
     gates = "[tool.gates.coverage]\ntotal = 85\n[tool.gates.coverage.critical]\n"
     root = project(tmp_path, gates, {"src/pkg/a.py": measured(range(1, 6), range(6, 11))})
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 1
     assert result["metrics"] == {"total": 50.0}
@@ -142,7 +154,7 @@ def test_a_declared_critical_group_that_matches_nothing_fails(tmp_path: Path) ->
     gates = AUTH_ONLY + 'ghost = { globs = ["src/pkg/ghost/*", "src/pkg/spirit.py"] }\n'
     root = project(tmp_path, gates, {"src/pkg/core/auth/tokens.py": measured(range(1, 5))})
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 1
     assert [f["id"] for f in result["findings"]] == ["critical-missing:ghost"]
@@ -163,13 +175,15 @@ def test_default_groups_apply_when_none_are_declared(tmp_path: Path) -> None:
         },
     )
 
-    code, result, markdown = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 1
     assert result["metrics"]["critical.persistence"] == pytest.approx(92.86, abs=0.01)
     assert result["metrics"]["critical.core"] == 80.0
     assert [f["id"] for f in result["findings"]] == ["critical:core"]
-    assert "default critical group `auth` matches no file" in markdown
+    assert {"check": "critical.auth", "reason": "no measured file matches src/*/core/auth/*"} in (
+        result["skipped"]
+    )
     assert result["thresholds"]["critical.core"] == 90
 
 
@@ -179,7 +193,7 @@ def test_without_coverage_data_it_asks_for_the_tests_gate(
     root = project(tmp_path, "", {})
     (root / "gate-results" / "coverage-data.json").unlink()
 
-    code, result, _ = coverage_gate(root)
+    code, result = run_gate("coverage", root)
 
     assert code == 2
     assert result["status"] == "error"
@@ -194,32 +208,23 @@ def test_line_ranges_are_compact(lines: list[int], shown: str) -> None:
     assert line_ranges(lines) == shown
 
 
-def test_added_lines_reads_a_zero_context_diff() -> None:
-    diff = (
-        "diff --git a/src/a.py b/src/a.py\n--- a/src/a.py\n+++ b/src/a.py\n"
-        "@@ -3,0 +4,2 @@\n+x\n+y\n@@ -10 +12 @@\n-old\n+new\n@@ -20,2 +22,0 @@\n-gone\n-gone\n"
-        "diff --git a/src/gone.py b/src/gone.py\n--- a/src/gone.py\n+++ /dev/null\n"
-        "@@ -1,2 +0,0 @@\n-a\n-b\n"
-    )
-
-    assert added_lines(diff) == {"src/a.py": {4, 5, 12}}
-
-
-@pytest.fixture
-def repository(tmp_path: Path) -> Path:
-    """A git repository whose `origin/main` has a four-line module."""
-    root = tmp_path / "repo"
-    root.mkdir()
+@pytest.fixture(params=["top", "subdirectory"])
+def repository(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A project whose `origin/main` has a four-line module, at the top of its git repository
+    or in a subdirectory of it (a monorepo)."""
+    top = tmp_path / "repo"
+    root = top if request.param == "top" else top / "services" / "svc"
+    root.mkdir(parents=True)
     gates = "[tool.gates.coverage]\ntotal = 0\n\n[tool.gates.coverage.critical]\n"
     (root / "pyproject.toml").write_text(f'[project]\nname = "p"\n\n{gates}', encoding="utf-8")
     (root / ".gitignore").write_text("gate-results/\n", encoding="utf-8")
     module = root / "src" / "pkg" / "mod.py"
     module.parent.mkdir(parents=True)
     module.write_text("a = 1\nb = 2\nc = 3\nd = 4\n", encoding="utf-8")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base")
-    git(root, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(top, "init", "-q", "-b", "main")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "base")
+    git(top, "update-ref", "refs/remotes/origin/main", "HEAD")
     return root
 
 
@@ -242,11 +247,13 @@ def test_patch_coverage_counts_committed_uncommitted_and_new_lines(repository: P
         },
     )
 
-    code, result, _ = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
 
     assert code == 1
     assert result["metrics"]["patch"] == 50.0
     assert result["thresholds"]["patch"] == 80
+    report = json.loads((repository / "gate-results" / "patch-coverage.json").read_text())
+    assert report["total_num_lines"] == 6, "diff-cover's own report is kept"
     patch = [(f["path"], f["line"], f["message"]) for f in result["findings"] if f["id"] == "patch"]
     headline = "patch coverage 50.00% (3 of 6 changed lines) is below the threshold 80%"
     assert patch == [
@@ -270,22 +277,51 @@ def test_patch_coverage_passes_when_the_change_is_tested(repository: Path) -> No
         {"src/pkg/mod.py": measured(range(1, 10)), "src/pkg/new.py": measured([1, 2])},
     )
 
-    code, result, _ = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
 
     assert code == 0, result["findings"]
     assert result["metrics"]["patch"] == 100.0
 
 
-def test_patch_coverage_is_skipped_when_the_base_does_not_exist(repository: Path) -> None:
+def test_patch_coverage_is_skipped_visibly_when_the_base_does_not_exist(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     git(repository, "update-ref", "-d", "refs/remotes/origin/main")
     change(repository)
     write_coverage(repository, {"src/pkg/mod.py": measured(range(1, 7), [8, 9])})
 
-    code, result, markdown = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
 
     assert code == 0, result["findings"]
+    assert result["status"] == "passed"
     assert "patch" not in result["metrics"]
-    assert "patch coverage skipped: base `origin/main` does not exist here" in markdown
+    reason = "base `origin/main` does not exist here"
+    assert result["skipped"] == [{"check": "patch", "reason": reason}]
+    err = capsys.readouterr().err
+    assert re.search(r"^coverage\.+\(patch skipped\)Passed$", err, flags=re.MULTILINE)
+    assert f"- skipped patch: {reason}" in err
+    assert f"- skipped `patch`: {reason}" in gate_markdown(repository, "coverage")
+
+
+def test_patch_coverage_fails_without_its_base_when_the_policy_requires_it(
+    repository: Path,
+) -> None:
+    git(repository, "update-ref", "-d", "refs/remotes/origin/main")
+    pyproject = repository / "pyproject.toml"
+    policy = "total = 99\nrequire-base = true\n"
+    pyproject.write_text(pyproject.read_text().replace("total = 0\n", policy))
+    write_coverage(repository, {"src/pkg/mod.py": measured(range(1, 7), [8, 9])})
+
+    code, result = run_gate("coverage", repository)
+
+    assert code == 1
+    assert result["status"] == "failed"
+    assert result["skipped"] == []
+    assert [f["id"] for f in result["findings"]] == ["total", "base-missing"]
+    assert result["findings"][1]["message"].startswith(
+        "patch cannot be compared: base `origin/main` does not exist here; "
+        "[tool.gates.coverage] sets require-base = true."
+    )
 
 
 def test_patch_base_from_the_environment_beats_the_configured_one(
@@ -300,7 +336,7 @@ def test_patch_base_from_the_environment_beats_the_configured_one(
     write_coverage(repository, {"src/pkg/mod.py": measured(range(1, 7), [8, 9])})
     monkeypatch.setenv("GATES_BASE", base)
 
-    code, result, _ = coverage_gate(repository)
+    code, result = run_gate("coverage", repository)
 
     assert code == 1
     assert result["metrics"]["patch"] == 50.0
@@ -369,7 +405,9 @@ def test_untested_code_on_a_critical_path_fails(
     assert [(f["id"], f["message"]) for f in result["findings"]] == [
         (
             "critical:auth",
-            "critical group `auth` covered 63.64%, below its threshold 90%: "
-            "src/pkg/core/auth/tokens.py missing lines 11-12",
+            (
+                "critical group `auth` covered 63.64%, below its threshold 90%: "
+                "src/pkg/core/auth/tokens.py missing lines 11-12"
+            ),
         )
     ]

@@ -1,4 +1,4 @@
-"""The `deps` gate against real pip-audit, cyclonedx-py and the PyPA advisory database."""
+"""The `deps` gate against real pip-audit, uv's CycloneDX export and PyPA advisories."""
 
 from __future__ import annotations
 
@@ -13,21 +13,18 @@ from typing import Any
 
 import pytest
 from paved_gates import _deps
-from paved_gates._cli import main
 
-from tests.osv_server import ADVISORY_DB, OsvServer, serve
+from tests._gates import finding_ids as ids
+from tests._gates import run_gate
+from tests.osv_server import SHIPPED_ADVISORIES, OsvServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deps"
-
-pytestmark = pytest.mark.skipif(
-    not (ADVISORY_DB / "vulns").is_dir(),
-    reason=f"the PyPA advisory database snapshot is not at {ADVISORY_DB}",
-)
 
 
 @pytest.fixture(scope="module")
 def osv_server() -> Iterator[OsvServer]:
-    with serve() as server:
+    """A local OSV service over the advisories shipped in tests/fixtures/osv."""
+    with serve(SHIPPED_ADVISORIES) as server:
         yield server
 
 
@@ -63,17 +60,6 @@ def project(tmp_path: Path, name: str, config: str) -> Path:
     return root
 
 
-def gate(root: Path) -> tuple[int, dict[str, Any]]:
-    """Run `gates deps` on `root`; its exit code and result file (empty when none was written)."""
-    code = main(["deps", "--project", str(root)])
-    path = root / "gate-results" / "deps.json"
-    return code, json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def ids(result: dict[str, Any]) -> list[str]:
-    return [f["id"] for f in result["findings"]]
-
-
 def waiver(
     vuln_id: str, expires: str, reason: str = "not reachable: no untrusted templates"
 ) -> str:
@@ -83,7 +69,7 @@ def waiver(
 def test_vulnerable_lock_fails_naming_the_advisory(tmp_path: Path, osv: OsvServer) -> None:
     root = project(tmp_path, "vulnerable", f'osv-url = "{osv.url}"')
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert result["status"] == "failed"
@@ -106,14 +92,16 @@ def test_vulnerable_lock_fails_naming_the_advisory(tmp_path: Path, osv: OsvServe
 def test_sbom_is_cyclonedx_json_of_the_locked_packages(tmp_path: Path, osv: OsvServer) -> None:
     root = project(tmp_path, "vulnerable", f'osv-url = "{osv.url}"\nsbom = "out/bom.json"')
 
-    gate(root)
+    run_gate("deps", root)
 
     bom = json.loads((root / "out" / "bom.json").read_text(encoding="utf-8"))
-    assert bom["bomFormat"] == "CycloneDX"
+    assert (bom["bomFormat"], bom["specVersion"]) == ("CycloneDX", "1.5")
     assert bom["metadata"]["component"]["name"] == "inventory"
     purls = {c["purl"] for c in bom["components"]}
     assert "pkg:pypi/jinja2@2.11.2" in purls
     assert any(p.startswith("pkg:pypi/markupsafe@") for p in purls)
+    graph = {d["ref"].split("@")[0]: d.get("dependsOn", []) for d in bom["dependencies"]}
+    assert [ref.split("@")[0] for ref in graph["jinja2-2"]] == ["markupsafe-3"]
 
 
 def test_fixed_version_passes_and_writes_the_sbom_beside_the_results(
@@ -121,7 +109,7 @@ def test_fixed_version_passes_and_writes_the_sbom_beside_the_results(
 ) -> None:
     root = project(tmp_path, "fixed", f'osv-url = "{osv.url}"')
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 0
     assert result["status"] == "passed"
@@ -141,7 +129,7 @@ def test_waiver_with_future_expiry_passes_and_is_listed(
         tmp_path, "vulnerable", f'osv-url = "{osv.url}"\n{waiver(vuln_id, "2099-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 0
     assert ids(result) == ["waived:PYSEC-2021-66"]
@@ -158,7 +146,7 @@ def test_expired_waiver_fails(tmp_path: Path, osv: OsvServer) -> None:
         tmp_path, "vulnerable", f'osv-url = "{osv.url}"\n{waiver("PYSEC-2021-66", "2024-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert ids(result) == ["PYSEC-2021-66"]
@@ -173,7 +161,7 @@ def test_waiver_matching_nothing_is_reported_but_passes(tmp_path: Path, osv: Osv
         tmp_path, "fixed", f'osv-url = "{osv.url}"\n{waiver("PYSEC-2021-66", "2099-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 0
     assert ids(result) == ["waiver-stale:PYSEC-2021-66"]
@@ -184,7 +172,7 @@ def test_expired_waiver_matching_nothing_fails(tmp_path: Path, osv: OsvServer) -
         tmp_path, "fixed", f'osv-url = "{osv.url}"\n{waiver("PYSEC-2021-66", "2024-01-31")}'
     )
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert ids(result) == ["waiver-expired:PYSEC-2021-66"]
@@ -201,8 +189,10 @@ def test_expired_waiver_matching_nothing_fails(tmp_path: Path, osv: OsvServer) -
         ),
         ('[{ id = "X-1", reason = "r" }]', r"tool\.gates\.deps\.waivers\[0\]\.expires"),
         (
-            '[{ id = "X-1", reason = "r", expires = "2099-01-01" }, '
-            '{ id = "X-2", reason = "r", expires = "next year" }]',
+            (
+                '[{ id = "X-1", reason = "r", expires = "2099-01-01" }, '
+                '{ id = "X-2", reason = "r", expires = "next year" }]'
+            ),
             r"tool\.gates\.deps\.waivers\[1\]\.expires",
         ),
         (
@@ -222,7 +212,7 @@ def test_malformed_waiver_exits_2_naming_the_key(
 ) -> None:
     root = project(tmp_path, "vulnerable", f"waivers = {waivers}")
 
-    code, _ = gate(root)
+    code, _ = run_gate("deps", root)
 
     assert code == 2
     assert re.search(f"configuration error: {key}", capsys.readouterr().err)
@@ -241,22 +231,35 @@ def test_malformed_settings_exit_2(
 ) -> None:
     root = project(tmp_path, "fixed", config)
 
-    code, _ = gate(root)
+    code, _ = run_gate("deps", root)
 
     assert code == 2
     assert re.search(message, capsys.readouterr().err)
 
 
-def test_unreachable_service_is_an_error_naming_its_url(tmp_path: Path) -> None:
-    url = closed_port_url()
+@pytest.mark.parametrize(
+    ("where", "cause"),
+    [("closed-port", "connection refused"), ("no-such-host", "its host name does not resolve")],
+)
+def test_unreachable_service_is_one_line_naming_its_url_and_the_mirror_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, cause: str
+) -> None:
+    # `.invalid` never resolves (RFC 2606); nothing listens on the closed port.
+    url = closed_port_url() if where == "closed-port" else "http://osv.invalid"
     root = project(tmp_path, "vulnerable", f'osv-url = "{url}"')
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 3
     assert result["status"] == "error"
     assert ids(result) == ["internal-error"]
-    assert f"OSV service at {url}" in result["findings"][0]["message"]
+    assert result["findings"][0]["message"] == (
+        f"deps: the OSV service at {url} cannot be reached ({cause}); point GATES_OSV_URL "
+        "(or [tool.gates.deps] osv-url) at an OSV-compatible mirror"
+    )
+    err = capsys.readouterr().err
+    assert "requests.exceptions" not in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("api_path", ["", "/v1/query/"])
@@ -266,7 +269,7 @@ def test_environment_url_beats_the_configured_one(
     root = project(tmp_path, "vulnerable", f'osv-url = "{closed_port_url()}"')
     monkeypatch.setenv(_deps.OSV_URL_ENV, osv.url + api_path)
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 1
     assert ids(result) == ["PYSEC-2021-66"]
@@ -279,7 +282,7 @@ def test_environment_url_that_is_no_url_exits_2(
     root = project(tmp_path, "vulnerable", f'osv-url = "{closed_port_url()}"')
     monkeypatch.setenv(_deps.OSV_URL_ENV, "osv.internal:8080")
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 2
     assert "GATES_OSV_URL: must be an http(s) URL" in result["findings"][0]["message"]
@@ -289,7 +292,7 @@ def test_missing_lock_exits_2_telling_how_to_create_it(tmp_path: Path, osv: OsvS
     root = project(tmp_path, "fixed", f'osv-url = "{osv.url}"')
     (root / "uv.lock").unlink()
 
-    code, result = gate(root)
+    code, result = run_gate("deps", root)
 
     assert code == 2
     assert ids(result) == ["config-error"]

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from paved_gates import _flake
-from paved_gates._cli import main
+
+from tests._gates import run_gate
 
 DETERMINISTIC = """
 def test_adds():
@@ -65,9 +66,6 @@ def test_imports():
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(_flake.RUNS_ENV, raising=False)
-    # This repository's pytest-copie plugin imports copier (over a second per run); the tiny
-    # suites never use it.
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:copie")
 
 
 def project(tmp_path: Path, config: str, **modules: str) -> Path:
@@ -97,13 +95,6 @@ def project(tmp_path: Path, config: str, **modules: str) -> Path:
     return root
 
 
-def gate(root: Path) -> tuple[int, dict[str, Any]]:
-    """Run `gates flake` on `root`; its exit code and result file (empty when none)."""
-    code = main(["flake", "--project", str(root)])
-    path = root / "gate-results" / "flake.json"
-    return code, json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
 def findings(result: dict[str, Any]) -> dict[str, str]:
     return {f["id"]: f["message"] for f in result["findings"]}
 
@@ -124,7 +115,7 @@ def test_nondeterministic_test_fails_the_gate_naming_it(tmp_path: Path) -> None:
         shared=SHARED_STATE.format(marker=""),
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 1
     assert result["status"] == "failed"
@@ -163,7 +154,7 @@ def test_quarantined_flaky_test_passes_and_is_still_reported(tmp_path: Path) -> 
         shared=SHARED_STATE.format(marker=marker),
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 0
     assert list(findings(result)) == ["quarantined:tests/test_shared.py::test_sometimes"]
@@ -175,11 +166,12 @@ def test_quarantined_flaky_test_passes_and_is_still_reported(tmp_path: Path) -> 
     assert result["metrics"]["flaky_run_rate"] == 0
 
 
+@pytest.mark.slow
 def test_expired_quarantine_fails(tmp_path: Path) -> None:
     marker = quarantine(owner="team-x", expires="2024-01-31", reason="shared fixture file")
     root = project(tmp_path, "runs = 2", shared=SHARED_STATE.format(marker=marker))
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 1
     expired = findings(result)["quarantine-expired:tests/test_shared.py::test_sometimes"]
@@ -188,6 +180,7 @@ def test_expired_quarantine_fails(tmp_path: Path) -> None:
     assert result["metrics"]["quarantined"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
@@ -208,13 +201,14 @@ def test_quarantine_without_owner_or_expiry_fails(
         deterministic=f"import pytest\n\n\n{quarantine(**fields)}\n{DETERMINISTIC}",
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 1
     message = findings(result)["quarantine-invalid:tests/test_deterministic.py::test_adds"]
     assert message.startswith(problem)
 
 
+@pytest.mark.slow
 def test_deterministic_suite_passes_with_reproducible_seeded_orders(tmp_path: Path) -> None:
     many = "\n".join(f"def test_{n}():\n    assert {n} == {n}\n\n" for n in range(8))
     root = project(tmp_path, "runs = 3\nseed = 40", many=many)
@@ -230,9 +224,9 @@ def test_deterministic_suite_passes_with_reproducible_seeded_orders(tmp_path: Pa
             for k in (1, 2, 3)
         ]
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
     first = orders()
-    again, _ = gate(root)
+    again, _ = run_gate("flake", root)
 
     assert (code, again) == (0, 0)
     assert result["findings"] == []
@@ -246,10 +240,11 @@ def test_deterministic_suite_passes_with_reproducible_seeded_orders(tmp_path: Pa
     assert orders() == first, "the same seeds replay the same orders"
 
 
+@pytest.mark.slow
 def test_always_failing_test_is_reported_as_broken_not_flaky(tmp_path: Path) -> None:
     root = project(tmp_path, "runs = 2", deterministic=DETERMINISTIC, divides=ALWAYS_FAILS)
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 0
     broken = findings(result)["broken:tests/test_divides.py::test_divides"]
@@ -259,6 +254,7 @@ def test_always_failing_test_is_reported_as_broken_not_flaky(tmp_path: Path) -> 
     assert result["metrics"]["flaky"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("budget", "code"), [("0.0", 1), ("0.25", 0)])
 def test_run_that_does_not_complete_counts_against_the_budget(
     tmp_path: Path, budget: str, code: int
@@ -270,7 +266,7 @@ def test_run_that_does_not_complete_counts_against_the_budget(
         imports=IMPORT_ONCE_BROKEN,
     )
 
-    exit_code, result = gate(root)
+    exit_code, result = run_gate("flake", root)
 
     assert exit_code == code
     assert result["metrics"]["flaky_run_rate"] == 0.25
@@ -278,13 +274,14 @@ def test_run_that_does_not_complete_counts_against_the_budget(
     assert "collection errors in tests/test_imports.py" in incomplete
 
 
+@pytest.mark.slow
 def test_environment_overrides_the_number_of_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = project(tmp_path, "runs = 2\nparallel = 4", deterministic=DETERMINISTIC)
     monkeypatch.setenv(_flake.RUNS_ENV, "3")
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 0
     assert result["metrics"]["runs"] == 3
@@ -319,7 +316,7 @@ def test_bad_configuration_exits_2_naming_the_key(
 ) -> None:
     root = project(tmp_path, config, deterministic=DETERMINISTIC)
 
-    code, _ = gate(root)
+    code, _ = run_gate("flake", root)
 
     assert code == 2
     assert re.search(message, capsys.readouterr().err)
@@ -331,7 +328,7 @@ def test_bad_runs_override_exits_2_naming_the_variable(
     root = project(tmp_path, "", deterministic=DETERMINISTIC)
     monkeypatch.setenv(_flake.RUNS_ENV, "many")
 
-    code, _ = gate(root)
+    code, _ = run_gate("flake", root)
 
     assert code == 2
     assert "GATES_FLAKE_RUNS: must be an integer of at least 2, got 'many'" in (
@@ -339,12 +336,13 @@ def test_bad_runs_override_exits_2_naming_the_variable(
     )
 
 
+@pytest.mark.slow
 def test_suite_that_never_completes_is_an_error(tmp_path: Path) -> None:
     root = project(
         tmp_path, 'runs = 2\npytest-args = ["--no-such-option"]', deterministic=DETERMINISTIC
     )
 
-    code, result = gate(root)
+    code, result = run_gate("flake", root)
 
     assert code == 3
     assert result["status"] == "error"

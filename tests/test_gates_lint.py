@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from paved_gates._cli import main
+
+from tests._gates import gate_markdown, run_gate
 
 GATES = """
 [tool.gates]
@@ -100,10 +101,8 @@ Outcome = tuple[int, dict[str, Any], str]
 
 def lint(root: Path) -> Outcome:
     """Exit code, result file and Markdown summary of the lint gate on `root`."""
-    code = main(["lint", "--project", str(root)])
-    results = root / "gate-results"
-    result = json.loads((results / "lint.json").read_text(encoding="utf-8"))
-    return code, result, (results / "lint.md").read_text(encoding="utf-8")
+    code, result = run_gate("lint", root)
+    return code, result, gate_markdown(root, "lint")
 
 
 @pytest.fixture(scope="module")
@@ -173,11 +172,13 @@ def test_lint_prints_its_progress_and_findings(
     files = {"src/pkg/__init__.py": "import os\n"}
     root = gates_project(tmp_path, files, gates='[tool.gates.lint]\nworkflows = "none"\n')
 
-    assert main(["lint", "--project", str(root)]) == 1
+    code, result = run_gate("lint", root)
 
+    assert code == 1
     err = capsys.readouterr().err
     for tool in ("ruff check", "ruff format --check", "mypy --strict"):
         assert f"lint: running {tool}" in err
     assert "zizmor" not in err.split("lint....")[0], "no workflows directory, no zizmor"
     assert "src/pkg/__init__.py:1: ruff:F401" in err
-    assert "no none directory; zizmor skipped" in (root / "gate-results" / "lint.md").read_text()
+    assert re.search(r"^lint\.+\(zizmor skipped\)Failed$", err, flags=re.MULTILINE)
+    assert result["skipped"] == [{"check": "zizmor", "reason": "no none directory"}]

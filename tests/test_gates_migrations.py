@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
 import pytest
 from paved_gates._cli import main
+
+from tests._gates import finding_ids, run_gate
 
 PYPROJECT = """\
 [tool.gates]
@@ -83,28 +84,25 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _result(project: Path) -> dict[str, object]:
-    return json.loads((project / "gate-results" / "migrations.json").read_text())
+def test_in_sync_history_with_a_clean_round_trip_passes(project: Path) -> None:
+    code, result = run_gate("migrations", project)
 
-
-def test_in_sync_history_with_a_clean_round_trip_passes(project: Path):
-    assert main(["migrations"]) == 0
-
-    result = _result(project)
+    assert code == 0
     assert result["status"] == "passed"
     assert result["metrics"] == {"heads": 1.0, "in_sync": 1.0, "round_trip": 1.0}
     assert not (project / "gate-results" / "scratch.db").exists()
 
 
-def test_model_change_without_a_migration_fails_naming_the_change(project: Path):
+@pytest.mark.slow
+def test_model_change_without_a_migration_fails_naming_the_change(project: Path) -> None:
     models = project / "models.py"
     models.write_text(
         models.read_text().replace("String(80))", 'String(80)), Column("price", Integer)')
     )
 
-    assert main(["migrations"]) == 1
+    code, result = run_gate("migrations", project)
 
-    result = _result(project)
+    assert code == 1
     (finding,) = result["findings"]
     assert finding["id"] == "models-out-of-sync"
     assert "add_column" in finding["message"]
@@ -112,18 +110,21 @@ def test_model_change_without_a_migration_fails_naming_the_change(project: Path)
     assert result["metrics"]["round_trip"] == 1.0
 
 
-def test_downgrade_that_leaves_the_schema_behind_fails_the_round_trip(project: Path):
+@pytest.mark.slow
+def test_downgrade_that_leaves_the_schema_behind_fails_the_round_trip(project: Path) -> None:
     initial = project / "migrations" / "versions" / "0001_initial.py"
     initial.write_text(initial.read_text().replace('op.drop_table("items")', "pass"))
 
-    assert main(["migrations"]) == 1
+    code, result = run_gate("migrations", project)
 
-    (finding,) = _result(project)["findings"]
+    assert code == 1
+    (finding,) = result["findings"]
     assert finding["id"] == "upgrade-head-again-failed"
     assert "already exists" in finding["message"]
 
 
-def test_two_heads_fail_with_the_fix(project: Path):
+@pytest.mark.slow
+def test_two_heads_fail_with_the_fix(project: Path) -> None:
     second = project / "migrations" / "versions" / "0002_branch.py"
     second.write_text(
         textwrap.dedent(
@@ -142,13 +143,15 @@ def test_two_heads_fail_with_the_fix(project: Path):
         )
     )
 
-    assert main(["migrations"]) == 1
+    code, result = run_gate("migrations", project)
 
-    ids = [f["id"] for f in _result(project)["findings"]]
-    assert "multiple-heads" in ids
+    assert code == 1
+    assert "multiple-heads" in finding_ids(result)
 
 
-def test_unknown_key_is_a_configuration_error(project: Path, capsys: pytest.CaptureFixture[str]):
+def test_unknown_key_is_a_configuration_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (project / "pyproject.toml").write_text(PYPROJECT + 'scratch = "x"\n')
 
     assert main(["migrations"]) == 2

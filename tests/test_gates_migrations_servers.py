@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
 
@@ -13,7 +12,11 @@ from paved_gates._cli import main
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests._gates import run_gate
 from tests.test_gates_migrations import ALEMBIC_INI, INITIAL, MODELS
+
+# Each test runs Alembic five times against a real server: the full tier.
+pytestmark = pytest.mark.slow
 
 #: The local servers (CI and laptops point these elsewhere), each at its administration database.
 SERVERS = {
@@ -110,49 +113,47 @@ def scratch(monkeypatch: pytest.MonkeyPatch) -> str:
     return name
 
 
-def _result(project: Path) -> dict[str, object]:
-    return json.loads((project / "gate-results" / "migrations.json").read_text())
-
-
 def test_round_trip_runs_on_a_scratch_database_that_is_dropped_after(
     project: Path, dialect: str, scratch: str
-):
-    assert main(["migrations"]) == 0
+) -> None:
+    code, result = run_gate("migrations", project)
 
-    result = _result(project)
+    assert code == 0
     assert result["metrics"] == {"heads": 1.0, "in_sync": 1.0, "round_trip": 1.0}
     assert scratch not in _scratch_databases(dialect)
 
 
-def test_model_change_without_a_migration_fails_on_the_server(project: Path):
+def test_model_change_without_a_migration_fails_on_the_server(project: Path) -> None:
     models = project / "models.py"
     models.write_text(
         models.read_text().replace("String(80))", 'String(80)), Column("price", Integer)')
     )
 
-    assert main(["migrations"]) == 1
+    code, result = run_gate("migrations", project)
 
-    (finding,) = _result(project)["findings"]
+    assert code == 1
+    (finding,) = result["findings"]
     assert finding["id"] == "models-out-of-sync"
     assert "price" in finding["message"]
 
 
 def test_a_failing_round_trip_still_drops_the_scratch_database(
     project: Path, dialect: str, scratch: str
-):
+) -> None:
     initial = project / "migrations" / "versions" / "0001_initial.py"
     initial.write_text(initial.read_text().replace('op.drop_table("items")', "pass"))
 
-    assert main(["migrations"]) == 1
+    code, result = run_gate("migrations", project)
 
-    (finding,) = _result(project)["findings"]
+    assert code == 1
+    (finding,) = result["findings"]
     assert finding["id"] == "upgrade-head-again-failed"
     assert scratch not in _scratch_databases(dialect)
 
 
 def test_the_environment_variable_points_the_gate_at_another_server(
     project: Path, dialect: str, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     unreachable = SERVERS[dialect].replace("127.0.0.1:", "127.0.0.1:1")  # no server listens
     (project / "pyproject.toml").write_text(
         _pyproject(unreachable, 'scratch-url-env = "CI_DATABASE_URL"\n')
@@ -164,7 +165,7 @@ def test_the_environment_variable_points_the_gate_at_another_server(
     assert main(["migrations"]) == 0
 
 
-def test_a_password_never_reaches_the_report(project: Path, dialect: str):
+def test_a_password_never_reaches_the_report(project: Path, dialect: str) -> None:
     with_password = SERVERS[dialect].replace("@", ":hunter2-secret@")
     (project / "pyproject.toml").write_text(_pyproject(with_password))
 
@@ -181,7 +182,7 @@ def test_a_password_never_reaches_the_report(project: Path, dialect: str):
 )
 def test_a_server_without_scratch_databases_is_a_configuration_error(
     project: Path, url: str, message: str, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     (project / "pyproject.toml").write_text(_pyproject(url))
 
     assert main(["migrations"]) == 2

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from paved_gates import _tests
 from paved_gates._cli import main
+
+from tests._gates import run_gate
 
 PACKAGE = '''
     """A tiny package."""
@@ -69,10 +75,9 @@ FAILING = {
 Outcome = tuple[int, dict[str, Any], Path]
 
 
-def run_tests_gate(root: Path, *extra: str) -> Outcome:
-    code = main(["tests", "--project", str(root), *extra])
-    results = root / "gate-results"
-    return code, json.loads((results / "tests.json").read_text(encoding="utf-8")), results
+def run_tests_gate(root: Path) -> Outcome:
+    code, result = run_gate("tests", root)
+    return code, result, root / "gate-results"
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +155,22 @@ def test_pytest_args_are_passed_through_and_their_seed_recorded(failing: Outcome
     assert "Using --randomly-seed=4242" in (results / "pytest.log").read_text()
 
 
+def test_pytest_progress_shows_on_stderr_while_stdout_keeps_only_the_result(
+    tmp_path: Path, gates_project: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = gates_project(tmp_path, PASSING)
+
+    code = main(["tests", "--project", str(root), "--format", "json"])
+
+    assert code == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["metrics"]["passed"] == 4
+    progress = re.search(r"^tests/test_add\.py [.s]{5} +\[100%\]$", captured.err, re.MULTILINE)
+    assert progress, captured.err
+    assert progress.start() < captured.err.index("tests....."), "shown before the verdict"
+    assert "[100%]" in (root / "gate-results" / "pytest.log").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     ("files", "finding", "message"),
     [
@@ -216,3 +237,42 @@ def test_an_expired_or_malformed_quarantine_fails_like_any_test(
     assert code == 1
     assert [f["id"] for f in result["findings"]] == ["failed"]
     assert "test_known_flaky" in result["findings"][0]["message"]
+
+
+@pytest.fixture(params=["Etc/GMT-14", "Etc/GMT+12"])
+def far_time_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A local time zone 14 hours ahead of UTC or 12 behind: one of them is on another date."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_quarantine_expiry_is_judged_by_the_utc_date(tmp_path: Path, far_time_zone: str) -> None:
+    utc = dt.datetime.now(dt.UTC).date()
+    log = tmp_path / "report-log.jsonl"
+    lines = []
+    for name, expires in (("today", utc), ("yesterday", utc - dt.timedelta(days=1))):
+        marker = json.dumps({"owner": "team-a", "expires": expires.isoformat()})
+        lines.append(
+            json.dumps(
+                {
+                    "$report_type": "TestReport",
+                    "nodeid": f"tests/test_q.py::test_{name}",
+                    "location": ["tests/test_q.py", 1, f"test_{name}"],
+                    "when": "call",
+                    "outcome": "failed",
+                    "longrepr": "AssertionError",
+                    "user_properties": [["paved.quarantine", marker]],
+                }
+            )
+        )
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    counts, findings = _tests._read_report_log(log)
+
+    assert counts["quarantined"] == 1, (
+        f"a quarantine holds through its expiry day ({far_time_zone})"
+    )
+    assert [f.message for f in findings] == ["tests/test_q.py::test_yesterday: AssertionError"]

@@ -67,7 +67,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def test_the_file_has_exactly_the_three_tiers_of_unique_patterns():
+def test_the_file_has_exactly_the_three_tiers_of_unique_patterns() -> None:
     tiers = load_tiers()
 
     assert tuple(tiers) == TIERS
@@ -76,13 +76,13 @@ def test_the_file_has_exactly_the_three_tiers_of_unique_patterns():
     assert len(patterns) == len(set(patterns)), "a pattern is listed twice"
 
 
-def test_skip_if_exists_is_the_seeded_tier():
+def test_skip_if_exists_is_the_seeded_tier() -> None:
     copier_yml = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
 
     assert copier_yml["_skip_if_exists"] == load_tiers()["seeded"]
 
 
-def test_every_rendered_file_is_in_exactly_one_tier(services: dict[str, Path]):
+def test_every_rendered_file_is_in_exactly_one_tier(services: dict[str, Path]) -> None:
     matchers = tier_matchers(load_tiers())
     wrong = {}
     for name, root in services.items():
@@ -94,7 +94,7 @@ def test_every_rendered_file_is_in_exactly_one_tier(services: dict[str, Path]):
     assert wrong == {}, "add each path to exactly one tier of ownership.yml"
 
 
-def test_every_enforced_and_merged_pattern_names_a_rendered_file(services: dict[str, Path]):
+def test_every_enforced_and_merged_pattern_names_a_rendered_file(services: dict[str, Path]) -> None:
     # Seeded patterns may also name what the team or the post-copy task writes (api/, new
     # migrations); the template must render whatever it enforces or merges.
     files = {path for root in services.values() for path in rendered_files(root)}
@@ -109,7 +109,7 @@ def test_every_enforced_and_merged_pattern_names_a_rendered_file(services: dict[
     assert stale == [], "remove the pattern, or add answers that render it to VARIANTS"
 
 
-def test_each_service_carries_the_tiers_of_its_release(services: dict[str, Path]):
+def test_each_service_carries_the_tiers_of_its_release(services: dict[str, Path]) -> None:
     expected = (ROOT / "ownership.yml").read_bytes()
     for root in services.values():
         shipped = root / ".paved" / "ownership.yml"
@@ -117,7 +117,7 @@ def test_each_service_carries_the_tiers_of_its_release(services: dict[str, Path]
         assert shipped.read_bytes() == expected
 
 
-def test_standards_live_in_enforced_files(services: dict[str, Path]):
+def test_standards_live_in_enforced_files(services: dict[str, Path]) -> None:
     enforced = tier_matchers(load_tiers())["enforced"]
     root = services["default"]
     package = "my_service"
@@ -134,7 +134,7 @@ def test_standards_live_in_enforced_files(services: dict[str, Path]):
         assert enforced(path), path
 
 
-def test_team_files_are_seeded_and_shared_files_merged():
+def test_team_files_are_seeded_and_shared_files_merged() -> None:
     matchers = tier_matchers(load_tiers())
 
     # A team's own feature is in no tier: the template never renders it, the audit ignores it.
@@ -151,7 +151,7 @@ def test_team_files_are_seeded_and_shared_files_merged():
     assert not matchers["merged"]("tools/gates/pyproject.toml")
 
 
-def test_the_update_guide_points_at_the_tier_list():
+def test_the_update_guide_points_at_the_tier_list() -> None:
     guide = (ROOT / "docs" / "update.md").read_text(encoding="utf-8")
 
     assert "ownership.yml" in guide

@@ -14,6 +14,7 @@ from copier import run_copy
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
+from pytest_copie.plugin import Copie
 
 from hooks import post_copy
 from tests._template import ROOT
@@ -49,10 +50,11 @@ def _answer_interactively(dst: Path, keys: dict[str, str]) -> dict[str, Any]:
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
 
 
-def test_defaults_render_the_default_service(copie):
+def test_defaults_render_the_default_service(copie: Copie) -> None:
     result = copie.copy()
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert answers["service_name"] == "my-service"
     assert answers["package_name"] == "my_service"
@@ -90,26 +92,30 @@ def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie):
     result = copie.copy(extra_answers={"database": "none", "auth": "none"})
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert (answers["database"], answers["auth"]) == ("none", "none")
     assert not (result.project_dir / "migrations").exists()
 
 
+@pytest.mark.slow  # four services, each through the post-copy task (uv sync): minutes
 @pytest.mark.parametrize("auth", ["jwt", "oidc", "api_key", "none"])
-def test_grpc_alone_is_offered_with_every_auth(copie, auth):
+def test_grpc_alone_is_offered_with_every_auth(copie: Copie, auth: str) -> None:
     result = copie.copy(extra_answers={"api": ["grpc"], "auth": auth})
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert (answers["api"], answers["auth"]) == (["grpc"], auth)
     assert (result.project_dir / "src" / "my_service" / "items" / "api_grpc.py").is_file()
     assert not (result.project_dir / "src" / "my_service" / "items" / "api_rest.py").exists()
 
 
-def test_package_name_defaults_from_service_name(copie):
+def test_package_name_defaults_from_service_name(copie: Copie) -> None:
     result = copie.copy(extra_answers={"service_name": "orders-api"})
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     assert (result.project_dir / "src" / "orders_api").is_dir()
 
 
@@ -156,7 +162,9 @@ def test_package_name_defaults_from_service_name(copie):
         ),
     ],
 )
-def test_bad_answer_names_question_and_rule_and_writes_nothing(copie, answers, message):
+def test_bad_answer_names_question_and_rule_and_writes_nothing(
+    copie: Copie, answers: dict[str, object], message: str
+) -> None:
     result = copie.copy(extra_answers=answers)
 
     assert result.exit_code != 0

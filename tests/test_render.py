@@ -30,16 +30,16 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return render(tmp_path_factory.mktemp(request.param), VARIANTS[request.param], tasks=False)
 
 
-def test_no_unrendered_jinja(service: Path):
+def test_no_unrendered_jinja(service: Path) -> None:
     assert unrendered(service) == []
 
 
-def test_python_is_formatted_and_lint_clean(service: Path):
+def test_python_is_formatted_and_lint_clean(service: Path) -> None:
     run(["ruff", "format", "--check", "--no-cache", "."], service, env=_ROOT_ENV)
     run(["ruff", "check", "--no-cache", "."], service, env=_ROOT_ENV)
 
 
-def test_seeded_files_exist_and_are_skipped_on_update():
+def test_seeded_files_exist_and_are_skipped_on_update() -> None:
     skip = yaml.safe_load((ROOT / "copier.yml").read_text())["_skip_if_exists"]
     for seeded in (
         "src/*/main.py",
@@ -51,7 +51,7 @@ def test_seeded_files_exist_and_are_skipped_on_update():
         assert seeded in skip
 
 
-def test_rendering_is_deterministic(service: Path, tmp_path: Path):
+def test_rendering_is_deterministic(service: Path, tmp_path: Path) -> None:
     answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
     again = render(
         tmp_path / "again", {k: v for k, v in answers.items() if k[0] != "_"}, tasks=False

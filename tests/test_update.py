@@ -124,7 +124,7 @@ def _conflicts(service: Path) -> list[str]:
 # --- Releases --------------------------------------------------------------------------------
 
 
-def test_releases_are_recorded_in_order_with_full_commits():
+def test_releases_are_recorded_in_order_with_full_commits() -> None:
     recorded = releases()
 
     assert recorded, "releases.toml records no release"
@@ -134,12 +134,12 @@ def test_releases_are_recorded_in_order_with_full_commits():
     assert supported(), "no supported release: nothing to update from"
 
 
-def test_every_recorded_release_commit_is_in_this_clone():
+def test_every_recorded_release_commit_is_in_this_clone() -> None:
     for release in releases():
         check_commit(release)  # fails saying what to fetch
 
 
-def test_a_missing_release_commit_fails_with_what_to_do(tmp_path: Path):
+def test_a_missing_release_commit_fails_with_what_to_do(tmp_path: Path) -> None:
     ghost = Release(version=Version("0.0.1"), commit="0" * 40, supported=True)
 
     with pytest.raises(MissingReleaseError, match=r"0\.0\.1 .* fetch the full history"):
@@ -147,7 +147,7 @@ def test_a_missing_release_commit_fails_with_what_to_do(tmp_path: Path):
     assert not (tmp_path / "paved").exists()
 
 
-def test_release_tags_in_this_clone_agree_with_releases_toml():
+def test_release_tags_in_this_clone_agree_with_releases_toml() -> None:
     for release in releases():
         tagged = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", f"{release.tag}^{{commit}}"],
@@ -160,7 +160,7 @@ def test_release_tags_in_this_clone_agree_with_releases_toml():
             assert tagged.stdout.strip() == release.commit, release.tag
 
 
-def test_the_gates_version_is_the_newest_release_or_the_next():
+def test_the_gates_version_is_the_newest_release_or_the_next() -> None:
     newest = releases()[-1].version
 
     assert gates_version() >= newest, "paved-gates is older than the newest release"
@@ -168,21 +168,21 @@ def test_the_gates_version_is_the_newest_release_or_the_next():
     assert gates_version() in {newest, next_version()}
 
 
-def test_the_changelog_describes_every_release():
+def test_the_changelog_describes_every_release() -> None:
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     headings = re.findall(r"^## \[?v?([0-9][^\]\s]*)\]?", changelog, re.MULTILINE)
 
     assert {str(release.version) for release in releases()} <= set(headings)
 
 
-def test_the_lock_file_is_never_rendered_so_never_merged():
+def test_the_lock_file_is_never_rendered_so_never_merged() -> None:
     copier_yml = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
 
     assert "uv.lock" in copier_yml["_exclude"]
     assert not list((ROOT / "template").rglob("uv.lock*"))
 
 
-def test_every_task_and_migration_runs_a_script_of_hooks():
+def test_every_task_and_migration_runs_a_script_of_hooks() -> None:
     copier_yml = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
     scripts = [
         part.removeprefix("{{ _copier_conf.src_path }}/")
@@ -266,7 +266,7 @@ def test_the_summary_names_what_the_update_changed(tmp_path: Path):
 _WORKFLOWS = ROOT / "template" / ".github" / "workflows"
 
 
-def test_the_update_workflow_has_least_privilege_and_pinned_actions():
+def test_the_update_workflow_has_least_privilege_and_pinned_actions() -> None:
     workflow = yaml.safe_load((_WORKFLOWS / "template-update.yml").read_text(encoding="utf-8"))
     gates = (_WORKFLOWS / "gates.yml.jinja").read_text(encoding="utf-8")  # rendered per database
 
@@ -288,7 +288,7 @@ def test_the_update_workflow_has_least_privilege_and_pinned_actions():
     assert with_token.isdisjoint({"Update from the template", "Run the gates on the update"})
 
 
-def test_the_update_workflow_passes_zizmor_pedantic():
+def test_the_update_workflow_passes_zizmor_pedantic() -> None:
     zizmor = Path(sys.executable).with_name("zizmor")
     workflow = ".github/workflows/template-update.yml"
     proc = run(
@@ -298,7 +298,7 @@ def test_the_update_workflow_passes_zizmor_pedantic():
     assert "No findings" in proc.stdout + proc.stderr
 
 
-def test_renovate_updates_the_template_with_copier_and_leaves_enforced_files_alone():
+def test_renovate_updates_the_template_with_copier_and_leaves_enforced_files_alone() -> None:
     config = json.loads((ROOT / "template" / "renovate.json").read_text(encoding="utf-8"))
     enforced = tier_matchers({"enforced": load_tiers()["enforced"]})["enforced"]
 
@@ -336,7 +336,7 @@ def _git_project(root: Path, committed: str, merged: str) -> Path:
     return pyproject
 
 
-def test_ratchet_keeps_raised_thresholds_and_lifts_them_to_the_floor(tmp_path: Path):
+def test_ratchet_keeps_raised_thresholds_and_lifts_them_to_the_floor(tmp_path: Path) -> None:
     pyproject = _git_project(
         tmp_path / "svc",
         committed=_PYPROJECT.format(total=92, auth=99),
@@ -349,7 +349,7 @@ def test_ratchet_keeps_raised_thresholds_and_lifts_them_to_the_floor(tmp_path: P
     assert pyproject.read_text(encoding="utf-8") == expected
 
 
-def test_ratchet_edits_any_table_layout_and_fractional_thresholds(tmp_path: Path):
+def test_ratchet_edits_any_table_layout_and_fractional_thresholds(tmp_path: Path) -> None:
     layout = """\
 [tool.gates.coverage]
 total = {total}
@@ -373,7 +373,7 @@ threshold = {core}  # core
 
 def test_ratchet_leaves_a_conflicted_file_to_the_team(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     conflicted = _PYPROJECT.format(
         total="92\n<<<<<<< before updating\n=======\n>>>>>>> after updating", auth=90
     )
@@ -391,7 +391,7 @@ def test_ratchet_leaves_a_conflicted_file_to_the_team(
 )
 def test_ratchet_refuses_a_malformed_floor(
     floor: str, message: str, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     with pytest.raises(SystemExit) as exited:
         ratchet.main([f"--floor={floor}"])
 
@@ -464,7 +464,7 @@ def tiny(tmp_path: Path) -> tuple[Path, Path]:
     return template, service
 
 
-def test_a_renamed_file_keeps_the_teams_edits(tiny: tuple[Path, Path]):
+def test_a_renamed_file_keeps_the_teams_edits(tiny: tuple[Path, Path]) -> None:
     _, service = tiny
     ini = service / "config" / "svc.ini"
     ini.write_text(ini.read_text().replace("key1 = svc-1", "key1 = team-value"))
@@ -488,7 +488,7 @@ def test_a_renamed_file_keeps_the_teams_edits(tiny: tuple[Path, Path]):
     assert _conflicts(service) == []
 
 
-def test_a_rename_conflicting_with_the_team_is_marked_not_lost(tiny: tuple[Path, Path]):
+def test_a_rename_conflicting_with_the_team_is_marked_not_lost(tiny: tuple[Path, Path]) -> None:
     _, service = tiny
     ini = service / "config" / "svc.ini"
     ini.write_text(ini.read_text().replace("key6 = svc-6", "key6 = team-value"))
@@ -503,7 +503,7 @@ def test_a_rename_conflicting_with_the_team_is_marked_not_lost(tiny: tuple[Path,
     assert "resolve the markers" in proc.stderr
 
 
-def test_a_removed_file_the_team_edited_is_kept(tiny: tuple[Path, Path]):
+def test_a_removed_file_the_team_edited_is_kept(tiny: tuple[Path, Path]) -> None:
     _, service = tiny
     (service / "NOTES.md").write_text("# Notes\n\nOur on-call rota lives here.\n")
     _commit_all(service, "team notes")
@@ -515,7 +515,7 @@ def test_a_removed_file_the_team_edited_is_kept(tiny: tuple[Path, Path]):
 
 def test_unedited_files_follow_the_release_and_deleted_ones_stay_deleted(
     tiny: tuple[Path, Path],
-):
+) -> None:
     _, service = tiny
     _git(["rm", "--quiet", "config/svc.ini"], service)
     _commit_all(service, "the team does not want this file")
@@ -622,7 +622,7 @@ def _tracked(service: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("release", supported(), ids=lambda r: str(r.version))
 def test_update_from_a_release_keeps_team_edits_and_enforces_standards(
     paved: Path, tmp_path: Path, release: Release, answers_name: str
-):
+) -> None:
     answers = ANSWERS[answers_name]
     service = _copy(paved, tmp_path / "svc", release.tag, answers)
     package = str(_answers(service)["package_name"])
@@ -692,7 +692,9 @@ def test_update_from_a_release_keeps_team_edits_and_enforces_standards(
 
 
 @pytest.mark.slow
-def test_a_changed_answer_is_applied_and_never_lowers_a_threshold(paved: Path, tmp_path: Path):
+def test_a_changed_answer_is_applied_and_never_lowers_a_threshold(
+    paved: Path, tmp_path: Path
+) -> None:
     newest = supported()[-1]
     service = _copy(paved, tmp_path / "svc", newest.tag, {}, tasks=False)
     _commit_all(service, "generated")
@@ -742,7 +744,7 @@ def _rename_compose(repo: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_release_renaming_a_merged_file_keeps_the_teams_edits(tmp_path: Path):
+def test_a_release_renaming_a_merged_file_keeps_the_teams_edits(tmp_path: Path) -> None:
     paved = template_repo(tmp_path / "paved", at=supported()[-1:], then=_rename_compose)
     service = _copy(paved, tmp_path / "svc", f"v{next_version()}", {}, tasks=False)
     compose = service / "compose.yaml"
@@ -771,7 +773,7 @@ def _raise_floor(repo: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_release_raising_a_floor_lifts_lower_thresholds_only(tmp_path: Path):
+def test_a_release_raising_a_floor_lifts_lower_thresholds_only(tmp_path: Path) -> None:
     paved = template_repo(tmp_path / "paved", at=supported()[-1:], then=_raise_floor)
     service = _copy(paved, tmp_path / "svc", f"v{next_version()}", {}, tasks=False)
     pyproject = service / "pyproject.toml"

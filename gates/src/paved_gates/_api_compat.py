@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -28,16 +27,15 @@ from packaging.version import InvalidVersion, Version
 from ._config import Table
 from ._console import progress
 from ._errors import ConfigError, ToolError
+from ._git import Repository, base_revision, missing_base_finding
 from ._openapi_diff import Severity, diff_openapi
 from ._proc import executable, run_tool
-from ._result import Finding, GateResult, Status
+from ._result import Finding, GateResult, Skip, Status
 
 __all__ = ["ApiCompatConfig", "configure", "run"]
 
 _GATE = "api-compat"
 _TABLE = "tool.gates.api-compat"
-#: Overrides `base`, so CI can compare with the pull request's target branch.
-_BASE_ENV = "GATES_BASE"
 #: Written into both sides of a proto comparison whose directory has no buf.yaml of its own.
 _BUF_YAML = "version: v2\nbreaking:\n  use:\n    - FILE\n"
 _BUF_FILES = ("buf.yaml", "buf.lock")
@@ -52,6 +50,8 @@ class ApiCompatConfig:
 
     #: Git ref to compare with; the environment variable `GATES_BASE` overrides it.
     base: str = "origin/main"
+    #: Fail, rather than skip, when `base` cannot be compared with.
+    require_base: bool = False
     #: OpenAPI 3.x document (JSON; YAML when PyYAML is installed), relative to the project.
     openapi: str | None = None
     #: GraphQL SDL file, relative to the project.
@@ -65,6 +65,7 @@ def configure(table: Table) -> ApiCompatConfig:
     defaults = ApiCompatConfig()
     return ApiCompatConfig(
         base=table.string("base", defaults.base),
+        require_base=table.boolean("require-base", default=defaults.require_base),
         openapi=table.string("openapi", "") or None,
         graphql=table.string("graphql", "") or None,
         proto=table.string("proto", "") or None,
@@ -83,7 +84,8 @@ class _Outcome:
     #: Extra per-format metrics, such as `additive` for OpenAPI.
     counts: dict[str, float] = field(default_factory=dict)
     summary: str = ""
-    skipped: bool = False
+    #: Why the format was not compared; None when it was.
+    skipped: Skip | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +106,7 @@ class _Version:
 
 def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
     """Compare every configured description with its version at the base ref."""
-    base = os.environ.get(_BASE_ENV) or config.base
+    base = base_revision(config.base)
     checks: list[tuple[str, str, Callable[[str, _Git], _Outcome]]] = []
     if config.openapi:
         checks.append(("openapi", config.openapi, lambda p, g: _openapi(p, g, project)))
@@ -115,7 +117,7 @@ def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
     if not checks:
         return GateResult(
             gate=_GATE,
-            status=Status.PASSED,
+            status=Status.SKIPPED,
             summary=f"nothing to compare: set `openapi`, `graphql` or `proto` in [{_TABLE}]",
         )
     for key, path, _ in checks:
@@ -126,10 +128,20 @@ def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
 
     git = _Git(project, base)
     progress(_GATE, f"comparing with {base}")
+    if git.missing is not None and config.require_base:
+        checked = ", ".join(key for key, _, _ in checks)
+        return GateResult(
+            gate=_GATE,
+            status=Status.FAILED,
+            findings=(
+                missing_base_finding(table=f"[{_TABLE}]", check=checked, reason=git.missing),
+            ),
+            summary=f"against `{base}`: nothing compared",
+        )
     outcomes: list[_Outcome] = []
     for key, path, check in checks:
-        if not git.base_exists:
-            outcomes.append(_skip(key, path, f"base `{base}` does not exist here"))
+        if git.missing is not None:
+            outcomes.append(_skip(key, path, git.missing))
         elif not git.exists(path):
             outcomes.append(_skip(key, path, f"`{path}` does not exist at `{base}` (a new API)"))
         else:
@@ -140,13 +152,20 @@ def run(*, config: ApiCompatConfig, project: Path, results: Path) -> GateResult:
 def _result(outcomes: list[_Outcome], base: str) -> GateResult:
     metrics: dict[str, float] = {}
     findings: list[Finding] = []
+    skipped: list[Skip] = []
     for outcome in outcomes:
         findings += [*outcome.breaking, *outcome.accepted, *outcome.notes]
-        if outcome.skipped:
+        if outcome.skipped is not None:
+            skipped.append(outcome.skipped)
             continue
         metrics[f"{outcome.fmt}.breaking"] = float(len(outcome.breaking))
         metrics[f"{outcome.fmt}.accepted"] = float(len(outcome.accepted))
         metrics.update({f"{outcome.fmt}.{name}": value for name, value in outcome.counts.items()})
+    summary = f"against `{base}`: " + "; ".join(outcome.summary for outcome in outcomes)
+    if len(skipped) == len(outcomes):
+        return GateResult(
+            gate=_GATE, status=Status.SKIPPED, skipped=tuple(skipped), summary=summary
+        )
     breaking = sum(len(outcome.breaking) for outcome in outcomes)
     metrics["breaking"] = float(breaking)
     metrics["accepted"] = float(sum(len(outcome.accepted) for outcome in outcomes))
@@ -156,14 +175,17 @@ def _result(outcomes: list[_Outcome], base: str) -> GateResult:
         metrics=metrics,
         thresholds={"breaking": 0.0},
         findings=tuple(findings),
-        summary=f"against `{base}`: " + "; ".join(outcome.summary for outcome in outcomes),
+        skipped=tuple(skipped),
+        summary=summary,
     )
 
 
 def _skip(fmt: str, path: str, reason: str) -> _Outcome:
-    note = Finding(id="skipped", message=f"{fmt} not compared: {reason}", path=path)
     return _Outcome(
-        fmt=fmt, path=path, notes=[note], summary=f"{fmt} skipped ({reason})", skipped=True
+        fmt=fmt,
+        path=path,
+        summary=f"{fmt} skipped ({reason})",
+        skipped=Skip(check=fmt, reason=f"`{path}`: {reason}"),
     )
 
 
@@ -391,7 +413,7 @@ def _proto_major(directory: Path) -> int:
 
 
 def _buf_path(configured: str, reported: str) -> tuple[str, str]:
-    """buf's `current/x.proto` or `base/x.proto` as (side, project-relative path)."""
+    """Buf's `current/x.proto` or `base/x.proto` as (side, project-relative path)."""
     side, _, rest = reported.partition("/")
     return side, f"{configured.rstrip('/')}/{rest}" if rest else configured
 
@@ -403,23 +425,13 @@ class _Git:
     """Reading files at the base ref, from the project directory (which may be a subdirectory)."""
 
     def __init__(self, project: Path, base: str) -> None:
-        self.project = project
+        self.repository = Repository(project, gate=_GATE)
         self.base = base
-        code, _ = self._run("rev-parse", "--verify", "--quiet", base + "^{commit}")
-        self.base_exists = code == 0
+        #: Why the base cannot be read, or None.
+        self.missing = self.repository.missing_base(base)
 
     def _run(self, *args: str) -> tuple[int, str]:
-        git = shutil.which("git")
-        if git is None:
-            return 127, ""
-        ran = run_tool(
-            [git, "-c", "core.quotepath=off", *args],
-            cwd=self.project,
-            gate=_GATE,
-            label=f"git {args[0]}",
-            quiet=True,
-        )
-        return ran.returncode, ran.stdout
+        return self.repository.run(*args)
 
     def exists(self, path: str) -> bool:
         code, _ = self._run("cat-file", "-e", f"{self.base}:./{path}")

@@ -12,7 +12,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, assert_never
+from typing import NoReturn, assert_never
 
 from . import _console
 from ._audit import _arguments as _audit_arguments
@@ -27,6 +27,15 @@ EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ERROR = 3
+
+
+#: A skip is not a failure: the result file and the status line say what was not judged.
+_EXIT_CODES = {
+    Status.PASSED: EXIT_PASSED,
+    Status.SKIPPED: EXIT_PASSED,
+    Status.FAILED: EXIT_FAILED,
+    Status.ERROR: EXIT_ERROR,
+}
 
 
 class Format(enum.StrEnum):
@@ -100,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gates: interrupted", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as exc:  # the one place that maps every error to 3
+    except Exception as exc:  # noqa: BLE001 - the one place that maps every error to 3
         _internal_error(exc)
         return EXIT_ERROR
 
@@ -167,7 +176,7 @@ def _enabled(root: Table) -> tuple[str, ...]:
     return enabled
 
 
-def _configure(gate: Gate, root: Table) -> tuple[Gate, GateModule | GateError, Any]:
+def _configure(gate: Gate, root: Table) -> tuple[Gate, GateModule | GateError, object]:
     """Load a gate and validate its table; a gate that cannot load is reported when run."""
     try:
         module = gate.load()
@@ -180,21 +189,16 @@ def _configure(gate: Gate, root: Table) -> tuple[Gate, GateModule | GateError, A
 
 
 def _run(
-    gate: Gate, module: GateModule | GateError, config: Any, project: Path, results: Path
+    gate: Gate, module: GateModule | GateError, config: object, project: Path, results: Path
 ) -> tuple[GateResult, int]:
     started = time.monotonic()
     try:
-        if isinstance(module, GateError):
-            raise module
-        results.mkdir(parents=True, exist_ok=True)
-        result = module.run(config=config, project=project, results=results)
-        code = EXIT_PASSED if result.passed else EXIT_FAILED
-        if result.status is Status.ERROR:
-            code = EXIT_ERROR
+        result = _decide(module, config, project, results)
+        code = _EXIT_CODES[result.status]
     except ConfigError as exc:
         result = _error_result(gate.name, "config-error", str(exc))
         code = EXIT_USAGE
-    except Exception as exc:  # a broken gate must not stop `gates all`
+    except Exception as exc:  # noqa: BLE001 - a broken gate must not stop `gates all`
         if os.environ.get("GATES_DEBUG") == "1":
             traceback.print_exception(exc, file=sys.stderr)
         kind = "" if isinstance(exc, GateError) else f"{type(exc).__name__}: "
@@ -204,6 +208,16 @@ def _run(
     result.write(results)
     _console.report(result)
     return result, code
+
+
+def _decide(
+    module: GateModule | GateError, config: object, project: Path, results: Path
+) -> GateResult:
+    """The gate's result; a gate that could not load raises its error here, when it runs."""
+    if isinstance(module, GateError):
+        raise module
+    results.mkdir(parents=True, exist_ok=True)
+    return module.run(config=config, project=project, results=results)
 
 
 def _error_result(gate: str, finding_id: str, message: str) -> GateResult:
@@ -238,12 +252,17 @@ def _finish_all(outcomes: list[tuple[GateResult, int]], results: Path, fmt: Form
 
 
 def _all_markdown(results: list[GateResult]) -> str:
-    lines = ["## Quality gates", "", "| gate | status | findings | time |", "|---|---|---|---|"]
-    for result in results:
-        lines.append(
-            f"| {result.gate} | {result.status.value} | {len(result.findings)} "
-            f"| {result.duration_s:.1f} s |"
-        )
+    lines = [
+        "## Quality gates",
+        "",
+        "| gate | status | findings | time | skipped |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {result.gate} | {result.status.value} | {len(result.findings)} "
+        f"| {result.duration_s:.1f} s | {result.skipped_checks} |"
+        for result in results
+    ]
     sections = [result.to_markdown() for result in results]
     return "\n".join([*lines, "", *sections]).rstrip() + "\n"
 

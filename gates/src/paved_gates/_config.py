@@ -60,7 +60,7 @@ class Table:
         """The full dotted name of `key`, for messages."""
         return f"{self.name}.{key}"
 
-    def _get(self, key: str) -> Any:
+    def _get(self, key: str) -> object:
         self._seen.add(key)
         return self._data.get(key)
 
@@ -76,7 +76,7 @@ class Table:
             raise self.error(key, f"must be a non-empty string, got {value!r}")
         return value
 
-    def boolean(self, key: str, default: bool) -> bool:
+    def boolean(self, key: str, *, default: bool) -> bool:
         value = self._get(key)
         if value is None:
             return default

@@ -11,8 +11,13 @@ from ._result import GateResult, Status
 __all__ = ["progress", "report", "summary_table"]
 
 _WIDTH = 79
-_COLOURS = {Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "33"}
-_LABELS = {Status.PASSED: "Passed", Status.FAILED: "Failed", Status.ERROR: "Error"}
+_COLOURS = {Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "33", Status.SKIPPED: "36"}
+_LABELS = {
+    Status.PASSED: "Passed",
+    Status.FAILED: "Failed",
+    Status.ERROR: "Error",
+    Status.SKIPPED: "Skipped",
+}
 
 
 def _use_colour(stream: TextIO) -> bool:
@@ -34,16 +39,21 @@ def progress(gate: str, message: str) -> None:
 
 
 def status_line(result: GateResult) -> str:
-    """`lint.......................Passed`, like pre-commit."""
+    """`lint......Passed`, like pre-commit; `coverage......(patch skipped)Passed` with skips."""
     label = _LABELS[result.status]
-    dots = "." * max(3, _WIDTH - len(result.gate) - len(label))
-    return f"{result.gate}{dots}{_paint(label, _COLOURS[result.status], sys.stderr)}"
+    note = ""
+    if result.skipped and result.status is not Status.SKIPPED:
+        note = f"({result.skipped_checks} skipped)"
+    dots = "." * max(3, _WIDTH - len(result.gate) - len(note) - len(label))
+    return f"{result.gate}{dots}{note}{_paint(label, _COLOURS[result.status], sys.stderr)}"
 
 
 def report(result: GateResult) -> None:
-    """Print the status line, then the summary and findings of a gate that did not pass."""
+    """Print the status line, what was skipped and why, then the summary and findings."""
     stream = sys.stderr
     print(status_line(result), file=stream)
+    for skip in result.skipped:
+        print(f"- skipped {skip.check}: {skip.reason}", file=stream)
     if result.passed and not result.findings:
         return
     if result.summary:
@@ -58,11 +68,12 @@ def summary_table(results: list[GateResult]) -> None:
     """One table of every gate `gates all` ran."""
     stream = sys.stderr
     print("", file=stream)
-    print(f"{'gate':<12} {'status':<8} {'findings':>8} {'time':>8}", file=stream)
+    print(f"{'gate':<12} {'status':<8} {'findings':>8} {'time':>8}  skipped", file=stream)
     for result in results:
         status = _paint(f"{result.status.value:<8}", _COLOURS[result.status], stream)
         print(
-            f"{result.gate:<12} {status} {len(result.findings):>8} {result.duration_s:>7.1f}s",
+            f"{result.gate:<12} {status} {len(result.findings):>8} {result.duration_s:>7.1f}s"
+            f"  {result.skipped_checks}".rstrip(),
             file=stream,
         )
     stream.flush()

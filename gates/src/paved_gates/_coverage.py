@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -15,15 +12,15 @@ from typing import Any
 from ._config import Table
 from ._console import progress
 from ._errors import ConfigError
-from ._proc import run_tool
-from ._result import Finding, GateResult, Status
-from ._tests import COVERAGE_JSON
+from ._git import base_revision, missing_base_finding
+from ._patch_coverage import changed_files
+from ._result import Finding, GateResult, Skip, Status
+from ._tests import COVERAGE_JSON, COVERAGE_XML
 
 __all__ = [
     "DEFAULT_CRITICAL",
     "CoverageConfig",
     "CriticalGroup",
-    "added_lines",
     "configure",
     "line_ranges",
     "run",
@@ -51,10 +48,6 @@ DEFAULT_CRITICAL = (
 )
 
 
-#: Environment variable naming the base revision of patch coverage (set by CI workflows).
-BASE_ENV = "GATES_BASE"
-
-
 @dataclass(frozen=True, kw_only=True)
 class CoverageConfig:
     """`[tool.gates.coverage]`; `critical_declared` is False when the defaults apply."""
@@ -62,6 +55,8 @@ class CoverageConfig:
     total: float = 85
     patch: float = 80
     base: str = "origin/main"
+    #: Fail, rather than skip patch coverage, when `base` cannot be compared with.
+    require_base: bool = False
     critical: tuple[CriticalGroup, ...] = DEFAULT_CRITICAL
     critical_declared: bool = False
 
@@ -76,15 +71,11 @@ def configure(table: Table) -> CoverageConfig:
     return CoverageConfig(
         total=table.number("total", default.total, minimum=0, maximum=100),
         patch=table.number("patch", default.patch, minimum=0, maximum=100),
-        base=_base(table.string("base", default.base)),
+        base=table.string("base", default.base),
+        require_base=table.boolean("require-base", default=default.require_base),
         critical=DEFAULT_CRITICAL if groups is None else groups,
         critical_declared=declared,
     )
-
-
-def _base(configured: str) -> str:
-    """CI knows the real base of a pull request: `$GATES_BASE` beats the configured branch."""
-    return os.environ.get(BASE_ENV, "").strip() or configured
 
 
 def _group(critical: Table, name: str) -> CriticalGroup:
@@ -106,7 +97,6 @@ class _File:
     """One measured file of coverage.py's JSON report."""
 
     path: str
-    executed: frozenset[int]
     missing: frozenset[int]
     partial: frozenset[int]
     covered_units: int
@@ -117,7 +107,6 @@ class _File:
         summary = data.get("summary", {})
         return cls(
             path=path,
-            executed=frozenset(data.get("executed_lines", ())),
             missing=frozenset(data.get("missing_lines", ())),
             partial=frozenset(source for source, _ in data.get("missing_branches", ())),
             covered_units=int(summary.get("covered_lines", 0))
@@ -141,6 +130,7 @@ class _Decision:
     thresholds: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
 
 
 def run(*, config: CoverageConfig, project: Path, results: Path) -> GateResult:
@@ -159,13 +149,14 @@ def run(*, config: CoverageConfig, project: Path, results: Path) -> GateResult:
     _judge_total(config, data, decision)
     for group in config.critical:
         _judge_group(group, files, decision, declared=config.critical_declared)
-    _judge_patch(config, project, files, decision)
+    _judge_patch(config, project, results, decision)
     return GateResult(
         gate=GATE,
         status=Status.FAILED if decision.findings else Status.PASSED,
         metrics=decision.metrics,
         thresholds=decision.thresholds,
         findings=tuple(decision.findings),
+        skipped=tuple(decision.skipped),
         summary="; ".join(decision.notes),
     )
 
@@ -232,7 +223,9 @@ def _judge_group(
                 )
             )
         else:
-            decision.notes.append(f"default critical group `{group.name}` matches no file")
+            decision.skipped.append(
+                Skip(check=f"critical.{group.name}", reason=f"no measured file matches {globs}")
+            )
         return
     covered = sum(f.covered_units for f in matched)
     units = sum(f.units for f in matched)
@@ -261,27 +254,25 @@ def _judge_group(
         decision.findings.append(Finding(id=f"critical:{group.name}", message=headline))
 
 
-def _judge_patch(
-    config: CoverageConfig, project: Path, files: Mapping[str, _File], decision: _Decision
-) -> None:
-    added = _changed_since(config.base, project, decision, measured=files.keys())
-    if added is None:
+def _judge_patch(config: CoverageConfig, project: Path, results: Path, decision: _Decision) -> None:
+    base = base_revision(config.base)
+    progress(GATE, f"comparing with {base} for patch coverage")
+    changed = changed_files(
+        base=base, project=project, coverage_xml=results / COVERAGE_XML, results=results, gate=GATE
+    )
+    if isinstance(changed, str):
+        if config.require_base:
+            decision.findings.append(
+                missing_base_finding(table="[tool.gates.coverage]", check="patch", reason=changed)
+            )
+        else:
+            decision.skipped.append(Skip(check="patch", reason=changed))
         return
-    changed: dict[str, tuple[set[int], set[int]]] = {}
-    for path, lines in added.items():
-        measured = files.get(path)
-        if measured is None:
-            continue
-        relevant = lines & (measured.executed | measured.missing)
-        if relevant:
-            changed[path] = (relevant, relevant & measured.missing)
-    total = sum(len(relevant) for relevant, _ in changed.values())
+    total = sum(len(f.covered | f.missing) for f in changed)
     if not total:
-        decision.notes.append(
-            f"patch coverage skipped: no measured line changed since {config.base}"
-        )
+        decision.notes.append(f"patch coverage: no measured line changed since {base}")
         return
-    uncovered = sum(len(missing) for _, missing in changed.values())
+    uncovered = sum(len(f.missing) for f in changed)
     percent = _percent(total - uncovered, total)
     decision.metrics["patch"] = round(percent, 2)
     decision.thresholds["patch"] = config.patch
@@ -289,89 +280,18 @@ def _judge_patch(
         return
     headline = (
         f"patch coverage {percent:.2f}% ({total - uncovered} of {total} changed lines) is "
-        f"below the threshold {config.patch:g}% against {config.base}"
+        f"below the threshold {config.patch:g}% against {base}"
     )
     decision.findings += [
         Finding(
             id="patch",
-            message=f"{headline}: {path} uncovered changed lines {line_ranges(missing)}",
-            path=path,
-            line=min(missing),
+            message=f"{headline}: {f.path} uncovered changed lines {line_ranges(f.missing)}",
+            path=f.path,
+            line=min(f.missing),
         )
-        for path, (_, missing) in sorted(changed.items())
-        if missing
+        for f in changed
+        if f.missing
     ]
-
-
-def _git(project: Path, *args: str) -> tuple[int, str]:
-    git = shutil.which("git")
-    if git is None:
-        return 127, ""
-    ran = run_tool(
-        [git, "-c", "core.quotepath=off", *args],
-        cwd=project,
-        gate=GATE,
-        label=f"git {args[0]}",
-        quiet=True,
-    )
-    return ran.returncode, ran.stdout
-
-
-def _changed_since(
-    base: str, project: Path, decision: _Decision, *, measured: Collection[str]
-) -> dict[str, set[int]] | None:
-    """Lines added since the merge base of `base` and HEAD, committed or not; None: skipped."""
-    progress(GATE, f"comparing with {base} for patch coverage")
-    code, _ = _git(project, "rev-parse", "--is-inside-work-tree")
-    if code != 0:
-        decision.notes.append("patch coverage skipped: not a git repository")
-        return None
-    code, _ = _git(project, "rev-parse", "--verify", "--quiet", base + "^{commit}")
-    if code != 0:
-        decision.notes.append(f"patch coverage skipped: base `{base}` does not exist here")
-        return None
-    code, merge_base = _git(project, "merge-base", base, "HEAD")
-    if code != 0:
-        decision.notes.append(f"patch coverage skipped: no merge base of `{base}` and HEAD")
-        return None
-    code, diff = _git(
-        project, "diff", "--no-color", "--no-ext-diff", "--unified=0", "--relative",
-        merge_base.strip(), "--",
-    )  # fmt: skip
-    if code != 0:
-        decision.notes.append("patch coverage skipped: git diff failed")
-        return None
-    added = added_lines(diff)
-    code, untracked = _git(project, "ls-files", "--others", "--exclude-standard")
-    for name in untracked.splitlines() if code == 0 else ():
-        path = project / name
-        if name in measured and path.is_file():
-            with path.open("rb") as handle:
-                added[name] = set(range(1, sum(1 for _ in handle) + 1))
-    return added
-
-
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-
-
-def added_lines(diff: str) -> dict[str, set[int]]:
-    """The new-side line numbers each file gained in a `git diff --unified=0`."""
-    added: dict[str, set[int]] = {}
-    current: set[int] | None = None
-    for line in diff.splitlines():
-        if line.startswith("+++ "):
-            target = line[4:]
-            if target == "/dev/null":
-                current = None
-            else:
-                current = added.setdefault(target.removeprefix("b/"), set())
-            continue
-        match = _HUNK.match(line)
-        if match and current is not None:
-            start = int(match.group(1))
-            count = 1 if match.group(2) is None else int(match.group(2))
-            current.update(range(start, start + count))
-    return {path: lines for path, lines in added.items() if lines}
 
 
 def line_ranges(lines: Iterable[int]) -> str:

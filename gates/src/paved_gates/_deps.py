@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import tempfile
-import tomllib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -140,10 +139,9 @@ def run(*, config: DepsConfig, project: Path, results: Path) -> GateResult:
     url = osv_url(config)
     sbom = project / config.sbom if config.sbom else results / DEFAULT_SBOM_NAME
     with tempfile.TemporaryDirectory(prefix="gates-deps-") as tmp:
-        everything = _export(project, Path(tmp) / "locked.txt", runtime_only=False)
-        runtime = _export(project, Path(tmp) / "runtime.txt", runtime_only=True)
+        everything = _export(project, Path(tmp) / "locked.txt")
         with ThreadPoolExecutor(max_workers=1) as pool:  # the SBOM does not wait for the audit
-            sbom_written = pool.submit(_write_sbom, project, runtime, sbom)
+            sbom_written = pool.submit(_write_sbom, project, sbom)
             report = _audit(project, everything, url)
             sbom_written.result()
 
@@ -195,29 +193,29 @@ def run(*, config: DepsConfig, project: Path, results: Path) -> GateResult:
                 )
             )
     expired_unused = [w for w in config.waivers if w not in used and w.expired(today)]
-    for waiver in expired_unused:
-        findings.append(
-            Finding(
-                id=f"waiver-expired:{waiver.id}",
-                message=(
-                    f"waiver for {waiver.id} expired on {waiver.expires.isoformat()} "
-                    "and matches no vulnerability any more: remove it"
-                ),
-                path="pyproject.toml",
-            )
+    findings += [
+        Finding(
+            id=f"waiver-expired:{waiver.id}",
+            message=(
+                f"waiver for {waiver.id} expired on {waiver.expires.isoformat()} "
+                "and matches no vulnerability any more: remove it"
+            ),
+            path="pyproject.toml",
         )
-    for waiver in config.waivers:
-        if waiver not in used and not waiver.expired(today):
-            findings.append(
-                Finding(
-                    id=f"waiver-stale:{waiver.id}",
-                    message=(
-                        f"waiver for {waiver.id} matches no vulnerability in the locked "
-                        "dependencies (not failing): remove it"
-                    ),
-                    path="pyproject.toml",
-                )
-            )
+        for waiver in expired_unused
+    ]
+    findings += [
+        Finding(
+            id=f"waiver-stale:{waiver.id}",
+            message=(
+                f"waiver for {waiver.id} matches no vulnerability in the locked "
+                "dependencies (not failing): remove it"
+            ),
+            path="pyproject.toml",
+        )
+        for waiver in config.waivers
+        if waiver not in used and not waiver.expired(today)
+    ]
     failed = failing > 0 or bool(expired_unused)
     skipped = len(report.get("dependencies", [])) - len(audited)
     return GateResult(
@@ -242,9 +240,8 @@ def _shown(path: Path, project: Path) -> str:
     return str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
 
 
-def _export(project: Path, target: Path, *, runtime_only: bool) -> Path:
-    """Export uv.lock as pinned requirements: every group and extra, or the runtime set."""
-    scope = ["--no-default-groups"] if runtime_only else ["--all-groups"]
+def _export(project: Path, target: Path) -> Path:
+    """Export uv.lock as pinned requirements, every group and extra (pip-audit's input)."""
     done = run_tool(
         [
             executable("uv"),
@@ -258,44 +255,47 @@ def _export(project: Path, target: Path, *, runtime_only: bool) -> Path:
             "--no-annotate",
             "--no-emit-local",
             "--all-extras",
-            *scope,
+            "--all-groups",
             "--output-file",
             str(target),
         ],
         cwd=project,
         gate=GATE,
-        label="uv export" + (" (runtime)" if runtime_only else ""),
+        label="uv export",
     )
     if done.returncode != 0:
         raise ToolError(tool="uv export", message=done.tail())
     return target
 
 
-def _write_sbom(project: Path, requirements: Path, sbom: Path) -> None:
-    """CycloneDX JSON of the runtime dependencies, the project as its root component."""
+def _write_sbom(project: Path, sbom: Path) -> None:
+    """CycloneDX 1.5 JSON of the runtime dependencies from uv.lock, by uv itself.
+
+    uv writes the project as the root component, each package with its hashes and the
+    dependency graph. The export is a preview feature of uv (named here so uv does not warn).
+    """
     sbom.parent.mkdir(parents=True, exist_ok=True)
-    root = []
-    pyproject = project / "pyproject.toml"
-    if "project" in tomllib.loads(pyproject.read_text(encoding="utf-8")):
-        root = ["--pyproject", str(pyproject)]
     done = run_tool(
         [
-            *python_module("cyclonedx_py", package="cyclonedx-bom"),
-            "requirements",
-            str(requirements),
-            *root,
-            "--of",
-            "JSON",
-            "--output-reproducible",
+            executable("uv"),
+            "export",
+            "--frozen",
+            "--quiet",
+            "--format",
+            "cyclonedx1.5",
+            "--preview-features",
+            "sbom-export",
+            "--all-extras",
+            "--no-default-groups",
             "--output-file",
             str(sbom),
         ],
         cwd=project,
         gate=GATE,
-        label="cyclonedx-py",
+        label="uv export --format cyclonedx1.5",
     )
     if done.returncode != 0:
-        raise ToolError(tool="cyclonedx-py", message=done.tail())
+        raise ToolError(tool="uv export (SBOM)", message=done.tail())
 
 
 def _audit(project: Path, requirements: Path, url: str) -> dict[str, Any]:
@@ -329,9 +329,32 @@ def _audit(project: Path, requirements: Path, url: str) -> dict[str, Any]:
     except ValueError:
         report = None
     if not isinstance(report, dict) or done.returncode not in (0, 1):
-        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        cause = _unreachable(last)
+        if cause is not None:
+            raise ToolError(
+                tool=GATE,
+                message=(
+                    f"the OSV service at {url} cannot be reached ({cause}); point "
+                    f"{OSV_URL_ENV} (or [tool.gates.deps] osv-url) at an OSV-compatible mirror"
+                ),
+            )
         raise ToolError(
-            tool="pip-audit",
-            message=f"could not audit against the OSV service at {url}: {last[0]}",
+            tool="pip-audit", message=f"could not audit against the OSV service at {url}: {last}"
         )
     return report
+
+
+#: What requests (under pip-audit) says when it never got an answer, and what that means.
+_CONNECTION_FAILURES = (
+    ("NameResolutionError", "its host name does not resolve"),
+    ("Connection refused", "connection refused"),
+    ("ConnectTimeout", "the connection timed out"),
+    ("ProxyError", "the proxy refused the connection"),
+    ("ConnectionError", "no connection"),
+)
+
+
+def _unreachable(error: str) -> str | None:
+    """Why pip-audit's last error line says the service was never reached; None otherwise."""
+    return next((cause for marker, cause in _CONNECTION_FAILURES if marker in error), None)

@@ -12,14 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from ._config import Table
 from ._errors import ConfigError, ToolError
 from ._proc import python_module, run_tool
-from ._pytest_plugin import QUARANTINE_PROPERTY
-from ._quarantine import Quarantine
+from ._quarantine import Quarantine, utc_today
 from ._quarantine import parse as parse_quarantine
+from ._report_log import Report
+from ._report_log import read as read_report_log
 from ._result import Finding, GateResult, Status
 
 __all__ = ["RUNS_ENV", "RUN_ENV", "FlakeConfig", "configure", "run"]
@@ -125,7 +126,7 @@ class _Run:
 
     @property
     def completed(self) -> bool:
-        """pytest ran the suite to the end (every test passed or some failed)."""
+        """Pytest ran the suite to the end (every test passed or some failed)."""
         return self.returncode in (0, 1) and not self.collection_errors
 
 
@@ -164,7 +165,7 @@ def _judge_quarantine(quarantine: Quarantine, test: _Test, today: dt.date) -> tu
     if quarantine.problem or quarantine.expires is None:
         return "quarantine-invalid", f"{quarantine.problem}; {test.stats()}"
     until = quarantine.expires.isoformat()
-    if today > quarantine.expires:
+    if quarantine.expired(today):
         return "quarantine-expired", (
             f"quarantine by {quarantine.owner} expired on {until}: fix the test or renew the "
             f"quarantine; {test.stats()}"
@@ -260,24 +261,20 @@ def _parse_report(report: Path, *, index: int, seed: int, returncode: int, log: 
     locations: dict[str, tuple[str, int]] = {}
     quarantines: dict[str, Mapping[str, str]] = {}
     collection_errors: list[str] = []
-    lines = report.read_text(encoding="utf-8").splitlines() if report.is_file() else []
-    for entry in (json.loads(line) for line in lines if line.strip()):
-        kind = entry.get("$report_type")
-        if kind == "CollectReport" and entry.get("outcome") == "failed":
-            collection_errors.append(entry.get("nodeid") or ".")
-        if kind != "TestReport":
+    for entry in read_report_log(report):
+        if entry.collection:
+            if entry.failed:
+                collection_errors.append(entry.nodeid or ".")
             continue
-        nodeid, outcome = entry["nodeid"], entry["outcome"]
-        path, line, _ = entry.get("location", (nodeid.split("::", maxsplit=1)[0], None, ""))
-        locations[nodeid] = (path, line + 1 if isinstance(line, int) else 0)
-        for name, value in entry.get("user_properties", []):
-            if name == QUARANTINE_PROPERTY:
-                quarantines[nodeid] = json.loads(value)
-        if outcome == "failed":
+        nodeid = entry.nodeid
+        locations[nodeid] = (entry.path, entry.line or 0)
+        if entry.quarantine is not None:
+            quarantines[nodeid] = entry.quarantine
+        if entry.failed:
             if outcomes.get(nodeid) != "failed":
-                messages[nodeid] = _first_line(entry.get("longrepr"), entry.get("when", ""))
+                messages[nodeid] = _first_line(entry)
             outcomes[nodeid] = "failed"
-        elif outcome == "passed" and entry.get("when") == "call":
+        elif entry.outcome == "passed" and entry.when == "call":
             outcomes.setdefault(nodeid, "passed")
     return _Run(
         index=index,
@@ -292,15 +289,9 @@ def _parse_report(report: Path, *, index: int, seed: int, returncode: int, log: 
     )
 
 
-def _first_line(longrepr: Any, when: str) -> str:
-    message = ""
-    if isinstance(longrepr, dict):
-        crash = longrepr.get("reprcrash") or {}
-        message = str(crash.get("message", ""))
-    elif longrepr:
-        message = str(longrepr)
-    first = message.strip().splitlines()[0] if message.strip() else "failed"
-    return f"error in {when}: {first}" if when in ("setup", "teardown") else first
+def _first_line(entry: Report) -> str:
+    first = entry.text[0] if entry.text else "failed"
+    return f"error in {entry.when}: {first}" if entry.when in ("setup", "teardown") else first
 
 
 def _tests(completed: Iterable[_Run]) -> dict[str, _Test]:
@@ -318,7 +309,7 @@ def _decide(
     out: Path,
     workers: int,
 ) -> GateResult:
-    today = dt.datetime.now(dt.UTC).date()
+    today = utc_today()
     tests = _tests(completed)
     quarantines = {n: parse_quarantine(q) for r in runs for n, q in r.quarantines.items()}
     locations = {n: loc for r in runs for n, loc in r.locations.items()}
@@ -365,24 +356,7 @@ def _decide(
                 )
             )
 
-    for run_ in runs:
-        if not run_.completed:
-            findings.append(
-                Finding(
-                    id=f"run-incomplete:{run_.index}",
-                    message=(
-                        f"run {run_.index} (seed {run_.seed}) did not complete while others did: "
-                        f"pytest exited {run_.returncode}{_no_tests(run_.returncode)}"
-                        + (
-                            f", collection errors in {', '.join(run_.collection_errors)}"
-                            if run_.collection_errors
-                            else ""
-                        )
-                        + f"; see {run_.log.name}"
-                    ),
-                    path=str(run_.log),
-                )
-            )
+    findings += [_incomplete(run_) for run_ in runs if not run_.completed]
     findings.sort(key=lambda f: _ORDER.get(f.id.split(":", maxsplit=1)[0], len(_ORDER)))
     flaky_runs = [
         r
@@ -415,6 +389,21 @@ def _decide(
             f"{len(tests)} tests, {flaky} flaky, {broken} broken, {active_quarantines} "
             f"quarantined; flaky-run rate {rate:.0%} (budget {config.budget:.0%})"
         ),
+    )
+
+
+def _incomplete(run_: _Run) -> Finding:
+    """The finding of a run that did not complete while others did."""
+    errors = run_.collection_errors
+    return Finding(
+        id=f"run-incomplete:{run_.index}",
+        message=(
+            f"run {run_.index} (seed {run_.seed}) did not complete while others did: "
+            f"pytest exited {run_.returncode}{_no_tests(run_.returncode)}"
+            + (f", collection errors in {', '.join(errors)}" if errors else "")
+            + f"; see {run_.log.name}"
+        ),
+        path=str(run_.log),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ._config import Table
 from ._proc import ToolRun, executable, python_module, run_tool
-from ._result import Finding, GateResult, Status
+from ._result import Finding, GateResult, Skip, Status
 
 __all__ = ["LintConfig", "configure", "run"]
 
@@ -41,29 +41,31 @@ def run(*, config: LintConfig, project: Path, results: Path) -> GateResult:
     findings: list[Finding] = []
     metrics: dict[str, float] = {}
     notes: list[str] = []
+    not_run: list[Skip] = []
     if skipped:
         notes.append(f"skipped paths without Python files: {', '.join(skipped)}")
-    if paths:
-        for name, check in (("ruff", _ruff_check), ("format", _ruff_format), ("mypy", _mypy)):
-            found = check(project, paths)
-            metrics[name] = len(found)
-            findings += found
-    else:
-        notes.append("no configured path exists; ruff and mypy had nothing to check")
-    workflows = project / config.workflows
-    if workflows.is_dir():
+    for name, check in (("ruff", _ruff_check), ("format", _ruff_format), ("mypy", _mypy)):
+        if not paths:
+            not_run.append(Skip(check=name, reason="no configured path holds Python files"))
+            continue
+        found = check(project, paths)
+        metrics[name] = len(found)
+        findings += found
+    if (project / config.workflows).is_dir():
         found = _zizmor(project, config.workflows)
         metrics["zizmor"] = len(found)
         findings += found
     else:
-        notes.append(f"no {config.workflows} directory; zizmor skipped")
+        not_run.append(Skip(check="zizmor", reason=f"no {config.workflows} directory"))
     counted = ", ".join(f"{name} {int(count)}" for name, count in metrics.items())
+    status = Status.FAILED if findings else Status.PASSED
     return GateResult(
         gate=GATE,
-        status=Status.FAILED if findings else Status.PASSED,
+        status=status if metrics else Status.SKIPPED,
         metrics=metrics,
         thresholds=dict.fromkeys(metrics, 0),
         findings=tuple(findings),
+        skipped=tuple(not_run),
         summary="; ".join([f"findings: {counted}" if counted else "nothing checked", *notes]),
     )
 

@@ -4,7 +4,9 @@ Pure logic over parsed documents (no I/O): `diff_openapi(base, current)` lists e
 knows, each with a rule id and a severity. A change is breaking when a client written against
 `base` can stop working against `current`: the server accepts less in a request, or promises
 less in a response. `$ref`s are followed anywhere in the document and are cycle-safe; `allOf`
-is merged; `oneOf`/`anyOf`, `additionalProperties` and headers are not compared.
+is merged; an `anyOf`/`oneOf` of one schema and `null` (FastAPI's `X | None`) is that schema,
+nullable; other unions are compared variant by variant. `additionalProperties` and headers are
+not compared.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ __all__ = ["Change", "Severity", "diff_openapi"]
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _MAX_DEPTH = 64
+#: Where a normalised union schema keeps its variants: the keyword and (key, schema node) pairs.
+_VARIANTS = "x-paved-variants"
+_NULL = frozenset({"null"})
+_NONE: frozenset[str] = frozenset()
 
 
 class Severity(enum.StrEnum):
@@ -77,7 +83,7 @@ class _Doc:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
 
-    def resolve(self, node: Any) -> tuple[Mapping[str, Any], str | None]:
+    def resolve(self, node: object) -> tuple[Mapping[str, Any], str | None]:
         """The object behind `node`'s `$ref` chain, and the last ref followed (or None)."""
         ref: str | None = None
         seen: set[str] = set()
@@ -89,7 +95,7 @@ class _Doc:
             node = self._pointer(ref)
         return (node if isinstance(node, Mapping) else {}), ref
 
-    def _pointer(self, ref: str) -> Any:
+    def _pointer(self, ref: str) -> object:
         if not ref.startswith("#/"):
             return {}  # external refs are not followed
         node: Any = self.data
@@ -100,10 +106,11 @@ class _Doc:
             node = node[part]
         return node
 
-    def schema(self, node: Any, depth: int = 0) -> tuple[dict[str, Any], str | None]:
-        """A schema with refs resolved and its `allOf` members merged into it."""
+    def schema(self, node: object, depth: int = 0) -> tuple[dict[str, Any], str | None]:
+        """A schema with refs resolved, `allOf` merged, and `anyOf`/`oneOf` normalised."""
         resolved, ref = self.resolve(node)
-        merged = {key: value for key, value in resolved.items() if key != "allOf"}
+        unions = ("allOf", "anyOf", "oneOf")
+        merged = {key: value for key, value in resolved.items() if key not in unions}
         members = resolved.get("allOf") if depth < _MAX_DEPTH else None
         for member in members or ():
             part, _ = self.schema(member, depth + 1)
@@ -114,6 +121,35 @@ class _Doc:
                 merged["properties"] = properties
             if required:
                 merged["required"] = list(dict.fromkeys(required))
+        if "const" in merged and "enum" not in merged:
+            merged["enum"] = [merged["const"]]
+        for keyword in ("anyOf", "oneOf"):
+            variants = resolved.get(keyword)
+            if isinstance(variants, list) and variants and depth < _MAX_DEPTH:
+                merged, ref = self._union(merged, ref, keyword, variants, depth)
+        return merged, ref
+
+    def _union(
+        self, outer: dict[str, Any], ref: str | None, keyword: str, nodes: list[Any], depth: int
+    ) -> tuple[dict[str, Any], str | None]:
+        """`X | None` becomes X, nullable; a wider union keeps its keyed variants."""
+        members = [(node, *self.schema(node, depth + 1)) for node in nodes]
+        nullable = any(_types(schema) == _NULL for _, schema, _ in members)
+        others = [member for member in members if _types(member[1]) != _NULL]
+        if len(others) == 1:
+            _, schema, member_ref = others[0]
+            merged = {**outer, **schema}
+            return (_with_null(merged) if nullable else merged), member_ref or ref
+        merged = dict(outer)
+        types = [t for _, schema, _ in others if (t := _types(schema)) is not None]
+        if len(types) == len(others):  # an untyped variant makes the union accept anything
+            merged["type"] = sorted(frozenset().union(*types) | (_NULL if nullable else _NONE))
+        keys: list[tuple[str, Any]] = []
+        for node, schema, member_ref in others:
+            key = _variant_key(schema, member_ref)
+            taken = sum(1 for existing, _ in keys if existing.split("#")[0] == key)
+            keys.append((f"{key}#{taken + 1}" if taken else key, node))
+        merged[_VARIANTS] = (keyword, keys)
         return merged, ref
 
     def operations(self) -> dict[str, tuple[str, dict[str, Mapping[str, Any]]]]:
@@ -340,7 +376,7 @@ class _SchemaDiff:
         self.root_prefix = prefix
         self.stack: set[tuple[str | None, str | None]] = set()
 
-    def compare(self, base: Any, current: Any, pointer: str = "") -> Iterator[Change]:
+    def compare(self, base: object, current: object, pointer: str = "") -> Iterator[Change]:
         old, old_ref = self.differ.base.schema(base)
         new, new_ref = self.differ.current.schema(current)
         key = (old_ref, new_ref)
@@ -350,7 +386,7 @@ class _SchemaDiff:
         if followed:
             self.stack.add(key)
         try:
-            yield from self._compare(old, new, pointer)
+            yield from self._compare(old, new, pointer, refs=key)
         finally:
             if followed:
                 self.stack.discard(key)
@@ -363,7 +399,14 @@ class _SchemaDiff:
             return self.root_prefix
         return "request-property" if self.request else "response-property"
 
-    def _compare(self, old: dict[str, Any], new: dict[str, Any], pointer: str) -> Iterator[Change]:
+    def _compare(
+        self,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        pointer: str,
+        *,
+        refs: tuple[str | None, str | None],
+    ) -> Iterator[Change]:
         where, prefix = self._where(pointer), self._prefix(pointer)
         old_types, new_types = _types(old), _types(new)
         if self.request:
@@ -376,12 +419,58 @@ class _SchemaDiff:
                 f"{where} type changed from {_show(old_types)} to {_show(new_types)}",
             )
             return  # the rest of the schema no longer compares meaningfully
+        if _VARIANTS in old or _VARIANTS in new:
+            yield from self._variants((old, refs[0]), (new, refs[1]), pointer)
+            return  # each variant pair was compared in full
         yield from self._enum(old, new, where, prefix)
         if self.request:
             yield from self._constraints(old, new, where, prefix)
         yield from self._properties(old, new, pointer)
         if "items" in old and "items" in new:
             yield from self.compare(old["items"], new["items"], f"{pointer}[]")
+
+    def _variants(
+        self,
+        old: tuple[dict[str, Any], str | None],
+        new: tuple[dict[str, Any], str | None],
+        pointer: str,
+    ) -> Iterator[Change]:
+        """Pair the variants of a union (a plain schema is one variant) and compare each pair.
+
+        A request breaks when one of its old variants has no counterpart; a response when one
+        of its new variants has none. Variants pair by `$ref` name or type, else by the first
+        unpaired variant whose types accept them.
+        """
+        keyword = str((old[0].get(_VARIANTS) or new[0][_VARIANTS])[0])
+        rule = "any-of" if keyword == "anyOf" else "one-of"
+        before, after = _keyed_variants(*old), _keyed_variants(*new)
+        # requests keep accepting every old variant; responses return only known ones
+        wanted, offered = (before, after) if self.request else (after, before)
+        unpaired = dict(offered)
+        for key, node in wanted.items():
+            partner = unpaired.pop(key, None)
+            if partner is None:
+                partner = self._accepting(node, unpaired, wanted_doc=self.request)
+            if partner is None:
+                change = "removed" if self.request else "added"
+                yield self._breaking(
+                    f"{self._prefix(pointer)}-{rule}-{change}",
+                    f"{self._where(pointer)} {keyword} variant {key.split('#')[0]} {change}",
+                )
+                continue
+            pair = (node, partner) if self.request else (partner, node)
+            yield from self.compare(*pair, pointer)
+
+    def _accepting(
+        self, node: object, candidates: dict[str, object], *, wanted_doc: bool
+    ) -> object:
+        """Pop and return the first candidate whose types cover `node`'s (None if none does)."""
+        wanted = (self.differ.base if wanted_doc else self.differ.current).schema(node)[0]
+        offered = self.differ.current if wanted_doc else self.differ.base
+        for key, candidate in candidates.items():
+            if _accepts(_types(offered.schema(candidate)[0]), _types(wanted)):
+                return candidates.pop(key)
+        return None
 
     def _enum(
         self, old: dict[str, Any], new: dict[str, Any], where: str, prefix: str
@@ -471,8 +560,8 @@ class _SchemaDiff:
                 child = f"{pointer}.{name}" if pointer else name
                 yield self._breaking("response-property-removed", f"{self._where(child)} removed")
 
-    def _hidden(self, node: Any, doc: _Doc) -> bool:
-        """readOnly properties never travel in requests, writeOnly ones never in responses."""
+    def _hidden(self, node: object, doc: _Doc) -> bool:
+        """Whether `node` is hidden here: readOnly in requests, writeOnly in responses."""
         schema, _ = doc.schema(node)
         return bool(schema.get("readOnly" if self.request else "writeOnly"))
 
@@ -504,6 +593,33 @@ def _types(schema: Mapping[str, Any]) -> frozenset[str] | None:
     return frozenset(types)
 
 
+def _with_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, also allowing null (as `X | None` does)."""
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return {**schema, "type": [declared, "null"]}
+    if isinstance(declared, list):
+        return {**schema, "type": list(dict.fromkeys([*declared, "null"]))}
+    return {**schema, "nullable": True}
+
+
+def _variant_key(schema: Mapping[str, Any], ref: str | None) -> str:
+    """How a union variant is recognised on the other side: its schema name, else its type."""
+    return ref.rsplit("/", 1)[-1] if ref else _show(_types(schema))
+
+
+def _keyed_variants(schema: dict[str, Any], ref: str | None) -> dict[str, Any]:
+    """A union's variants by key; a plain schema is a union of itself (null aside, as in one)."""
+    union = schema.get(_VARIANTS)
+    if union:
+        return dict(union[1])
+    variant = {key: value for key, value in schema.items() if key != "nullable"}
+    declared = variant.get("type")
+    if isinstance(declared, list):
+        variant["type"] = [name for name in declared if name != "null"]
+    return {_variant_key(variant, ref): variant}
+
+
 def _accepts(wide: frozenset[str] | None, narrow: frozenset[str] | None) -> bool:
     """Whether every value of type `narrow` is also one of `wide` (integers are numbers)."""
     if wide is None:
@@ -517,11 +633,11 @@ def _show(types: frozenset[str] | None) -> str:
     return "any" if types is None else "|".join(sorted(types))
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _canonical(value: Any) -> str:
+def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True)
 
 

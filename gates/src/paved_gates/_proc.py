@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
 import os
 import shutil
@@ -68,11 +69,14 @@ def run_tool(
     label: str,
     env: Mapping[str, str] | None = None,
     quiet: bool = False,
+    echo: bool = False,
 ) -> ToolRun:
     """Run one tool to completion in `cwd`, announcing it as `label`, output captured.
 
     `env` entries are added to (not substituted for) the current environment; `quiet`
-    skips the progress line (for quick helper commands such as git plumbing).
+    skips the progress line (for quick helper commands such as git plumbing); `echo` also
+    copies the tool's output to stderr as it comes, so a long run shows its own progress
+    (its stdout and stderr are then one stream, kept as `stdout`).
 
     Raises:
         ToolError: the executable could not be started at all.
@@ -80,22 +84,47 @@ def run_tool(
     if not quiet:
         progress(gate, f"running {label}")
     started = time.monotonic()
+    environment = {**os.environ, **env} if env else None
     try:
-        completed = subprocess.run(
-            list(args),
-            cwd=cwd,
-            env={**os.environ, **env} if env else None,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            check=False,
-        )
+        if echo:
+            returncode, stdout, stderr = _echoed(args, cwd=cwd, env=environment)
+        else:
+            completed = subprocess.run(
+                list(args),
+                cwd=cwd,
+                env=environment,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
+            )
+            returncode, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
     except OSError as exc:
         raise ToolError(tool=label, message=f"cannot start: {exc}") from None
     return ToolRun(
         args=tuple(args),
-        returncode=completed.returncode,
-        stdout=completed.stdout,
-        stderr=completed.stderr,
+        returncode=returncode,
+        stdout=stdout,
+        stderr=stderr,
         duration_s=time.monotonic() - started,
     )
+
+
+def _echoed(
+    args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None
+) -> tuple[int, str, str]:
+    """Run to completion, copying the merged output to stderr chunk by chunk as it comes."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    chunks: list[str] = []
+    with subprocess.Popen(
+        list(args), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as process:
+        stream = process.stdout  # a pipe, as asked
+        while stream is not None and (data := os.read(stream.fileno(), 65536)):
+            text = decoder.decode(data)
+            chunks.append(text)
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        returncode = process.wait()
+    chunks.append(decoder.decode(b"", final=True))
+    return returncode, "".join(chunks), ""

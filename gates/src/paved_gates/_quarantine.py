@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._pytest_plugin import QUARANTINE_PROPERTY
+__all__ = ["Quarantine", "parse", "utc_today"]
 
-__all__ = ["Quarantine", "from_user_properties", "parse"]
+
+def utc_today() -> dt.date:
+    """Today in UTC: a quarantine (and a waiver) holds through its expiry day, UTC."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,9 +23,13 @@ class Quarantine:
     reason: str
     problem: str
 
-    def holds_on(self, today: dt.date) -> bool:
+    def expired(self, today: dt.date) -> bool:
+        """Past its expiry day (a quarantine without a valid expiry is invalid, not expired)."""
+        return self.expires is not None and today > self.expires
+
+    def holds(self, today: dt.date) -> bool:
         """Well-formed and not expired: the test's failures are known and owned."""
-        return not self.problem and self.expires is not None and today <= self.expires
+        return not self.problem and self.expires is not None and not self.expired(today)
 
 
 def parse(recorded: Mapping[str, str]) -> Quarantine:
@@ -43,11 +49,3 @@ def parse(recorded: Mapping[str, str]) -> Quarantine:
     return Quarantine(
         owner=owner, expires=expires, reason=recorded.get("reason", "").strip(), problem=problem
     )
-
-
-def from_user_properties(properties: Iterable[tuple[str, str]]) -> Quarantine | None:
-    """The quarantine a test report's `user_properties` carry, if any."""
-    for name, value in properties:
-        if name == QUARANTINE_PROPERTY:
-            return parse(json.loads(value))
-    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from ._config import Table
 from ._errors import ToolError
@@ -17,11 +17,11 @@ __all__ = ["GATES", "Gate", "GateModule", "get"]
 class GateModule(Protocol):
     """What a gate module (`paved_gates._<name>`) provides; see README "Adding a gate"."""
 
-    def configure(self, table: Table, /) -> Any:
+    def configure(self, table: Table, /) -> object:
         """Validate `[tool.gates.<name>]` into the gate's frozen config dataclass."""
         ...
 
-    def run(self, *, config: Any, project: Path, results: Path) -> GateResult:
+    def run(self, *, config: object, project: Path, results: Path) -> GateResult:
         """Run the gate in `project`, keeping artifacts in `results`, and decide."""
         ...
 

@@ -10,15 +10,17 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Finding", "GateResult", "Status", "gates_version"]
+__all__ = ["Finding", "GateResult", "Skip", "Status", "gates_version"]
 
 
 class Status(enum.StrEnum):
-    """Outcome of a gate; maps onto the CLI's exit codes 0, 1 and 3."""
+    """Outcome of a gate; the CLI exits 0 for passed and skipped, 1 for failed, 3 for error."""
 
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"
+    #: The gate could judge nothing (every check it has was skipped, or none is configured).
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +48,17 @@ class Finding:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Skip:
+    """A check a gate did not make, and why (`patch`: "base `origin/main` does not exist")."""
+
+    check: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.check, "reason": self.reason}
+
+
+@dataclass(frozen=True, kw_only=True)
 class GateResult:
     """What a gate decided, with the figures and thresholds it decided on."""
 
@@ -54,12 +67,19 @@ class GateResult:
     metrics: Mapping[str, float] = field(default_factory=dict)
     thresholds: Mapping[str, float] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
+    #: Checks not made; a passed gate with skips judged only the rest.
+    skipped: tuple[Skip, ...] = ()
     duration_s: float = 0.0
     summary: str = ""
 
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
+
+    @property
+    def skipped_checks(self) -> str:
+        """The skipped checks' names, `patch, zizmor` ("" when none)."""
+        return ", ".join(skip.check for skip in self.skipped)
 
     def as_dict(self) -> dict[str, Any]:
         """The result file's schema (see docs/gates.md)."""
@@ -69,6 +89,7 @@ class GateResult:
             "metrics": dict(self.metrics),
             "thresholds": dict(self.thresholds),
             "findings": [f.as_dict() for f in self.findings],
+            "skipped": [skip.as_dict() for skip in self.skipped],
             "duration_s": round(self.duration_s, 3),
             "gates_version": gates_version(),
         }
@@ -78,10 +99,13 @@ class GateResult:
 
     def to_markdown(self) -> str:
         """A short human summary, also appended to $GITHUB_STEP_SUMMARY."""
-        icon = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "⚠️"}[self.status]
+        icon = _ICONS[self.status]
         lines = [f"### {icon} gate `{self.gate}`: {self.status.value}", ""]
         if self.summary:
             lines += [self.summary, ""]
+        if self.skipped:
+            lines += [f"- skipped `{skip.check}`: {skip.reason}" for skip in self.skipped]
+            lines.append("")
         if self.metrics:
             lines += ["| metric | value | threshold |", "|---|---|---|"]
             for name, value in sorted(self.metrics.items()):
@@ -101,6 +125,9 @@ class GateResult:
         json_path.write_text(self.to_json(), encoding="utf-8")
         (directory / f"{self.gate}.md").write_text(self.to_markdown(), encoding="utf-8")
         return json_path
+
+
+_ICONS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.ERROR: "⚠️", Status.SKIPPED: "⏭️"}
 
 
 def gates_version() -> str:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ._config import Table
 from ._errors import ConfigError, ToolError
 from ._proc import ToolRun, python_module, run_tool
-from ._quarantine import from_user_properties
+from ._quarantine import parse as parse_quarantine
+from ._quarantine import utc_today
+from ._report_log import Report
+from ._report_log import read as read_report_log
 from ._result import Finding, GateResult, Status
 
 __all__ = [
@@ -91,7 +91,8 @@ def run(*, config: TestsConfig, project: Path, results: Path) -> GateResult:
     ours = secrets.randbelow(2**32) if seed is None else None
     args = pytest_command(results=results, pytest_args=config.pytest_args, seed=ours)
     shown = f"seed {ours if ours is not None else seed}"
-    ran = run_tool(args, cwd=project, gate=GATE, label=f"pytest ({shown})")
+    # pytest's own progress, as it comes: a large suite is otherwise silent for minutes
+    ran = run_tool(args, cwd=project, gate=GATE, label=f"pytest ({shown})", echo=True)
     (results / PYTEST_LOG).write_text(ran.stdout + ran.stderr, encoding="utf-8")
     log = results / REPORT_LOG
     if ran.returncode == _INTERNAL_ERROR or (ran.returncode != _USAGE_ERROR and not log.is_file()):
@@ -146,42 +147,30 @@ def _chosen_seed(pytest_args: tuple[str, ...]) -> int | None:
     return None
 
 
-def _entries(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as log:
-        for line in log:
-            if line.strip():
-                entry = json.loads(line)
-                if isinstance(entry, dict):
-                    yield entry
-
-
 def _read_report_log(path: Path) -> tuple[dict[str, int], list[Finding]]:
     """Count outcomes per test (as pytest's own summary does) and collect the failures."""
     counts = dict.fromkeys(_COUNTS, 0)
     findings: list[Finding] = []
     seen: set[str] = set()
-    for entry in _entries(path):
-        kind = entry.get("$report_type")
-        nodeid = str(entry.get("nodeid", ""))
-        outcome = entry.get("outcome")
-        if kind == "CollectReport" and outcome == "failed":
-            counts["errors"] += 1
-            findings.append(_finding("collection-error", nodeid or "collection", entry))
+    today = utc_today()
+    for report in read_report_log(path):
+        if report.collection:
+            if report.failed:
+                counts["errors"] += 1
+                findings.append(_finding("collection-error", report))
             continue
-        if kind != "TestReport":
-            continue
-        if nodeid not in seen:
-            seen.add(nodeid)
+        if report.nodeid not in seen:
+            seen.add(report.nodeid)
             counts["tests"] += 1
-        when = entry.get("when")
-        if outcome == "failed" and when == "call" and _quarantined(entry):
+        when, outcome = report.when, report.outcome
+        if outcome == "failed" and when == "call" and _quarantined(report, today):
             counts["quarantined"] += 1  # known and owned; the flake gate judges the quarantine
         elif outcome == "failed" and when == "call":
             counts["failed"] += 1
-            findings.append(_finding("failed", nodeid, entry))
+            findings.append(_finding("failed", report))
         elif outcome == "failed":
             counts["errors"] += 1
-            findings.append(_finding(f"error-in-{when}", nodeid, entry))
+            findings.append(_finding(f"error-in-{when}", report))
         elif outcome == "skipped" and when in ("setup", "call"):
             counts["skipped"] += 1
         elif outcome == "passed" and when == "call":
@@ -190,37 +179,25 @@ def _read_report_log(path: Path) -> tuple[dict[str, int], list[Finding]]:
 
 
 def _only_quarantined_failed(ran: ToolRun, counts: dict[str, int]) -> bool:
-    """pytest's exit 1 came only from tests under a current quarantine."""
+    """Pytest's exit 1 came only from tests under a current quarantine."""
     return ran.returncode == _TESTS_FAILED and counts["quarantined"] > 0
 
 
-def _quarantined(entry: dict[str, Any]) -> bool:
+def _quarantined(report: Report, today: dt.date) -> bool:
     """Whether the test is under a well-formed quarantine that has not expired."""
-    properties = [tuple(pair) for pair in entry.get("user_properties", [])]
-    quarantine = from_user_properties(properties)
-    return quarantine is not None and quarantine.holds_on(dt.date.today())
+    return report.quarantine is not None and parse_quarantine(report.quarantine).holds(today)
 
 
-def _finding(kind: str, nodeid: str, entry: dict[str, Any]) -> Finding:
-    longrepr = entry.get("longrepr")
-    crash: dict[str, Any] = {}
-    text = ""
-    if isinstance(longrepr, dict):
-        crash = longrepr.get("reprcrash") or {}
-        text = str(crash.get("message") or longrepr.get("longrepr") or "")
-    elif longrepr:
-        text = str(longrepr)
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+def _finding(kind: str, report: Report) -> Finding:
+    lines = report.text
     message = lines[0] if lines else kind
-    if kind == "collection-error" and len(lines) > 1:
-        message = lines[-1]
+    if report.collection and len(lines) > 1:
+        message = lines[-1]  # the exception, after the traceback
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 1] + "…"
-    path = nodeid.split("::", 1)[0]
-    line = crash.get("lineno") if str(crash.get("path", "")).endswith(path) and path else None
     return Finding(
         id=kind,
-        message=f"{nodeid}: {message}",
-        path=path,
-        line=line if isinstance(line, int) else None,
+        message=f"{report.nodeid or 'collection'}: {message}",
+        path=report.path,
+        line=report.crash_line,
     )
