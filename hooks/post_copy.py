@@ -104,7 +104,8 @@ def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def start_repository(here: Path) -> bool:
     """Make `here` a git repository unless it is in one; whether it is a repository's root with
-    no commit yet (just initialised, or a clone of an empty repository), to commit into."""
+    no commit yet (just initialised, or a clone of an empty repository), to commit into.
+    """
     if shutil.which("git") is None:
         _say("git is not installed: the service is not a repository yet (`git init`)")
         return False
@@ -147,7 +148,8 @@ def first_commit(here: Path, name: str) -> bool:
 
 def install(here: Path, package: str) -> list[str]:
     """Lock and install the environment, generate the gRPC modules and write the API
-    documents; the commands left to run, for those that could not."""
+    documents; the commands left to run, for those that could not.
+    """
     uv = shutil.which("uv")
     if uv is None:
         _say("uv is not installed (`pip install uv`): the environment is not set up yet")

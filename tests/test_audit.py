@@ -135,7 +135,9 @@ def report(
     return code, _by_source(data), out
 
 
-def test_every_service_is_reported_and_violations_exit_1(report, fleet):
+def test_every_service_is_reported_and_violations_exit_1(
+    report: tuple[int, dict[str, dict[str, Any]], Path], fleet: dict[str, Path]
+) -> None:
     code, services, out = report
     assert code == 1
     assert set(services) == {path.name for path in fleet.values()}
@@ -143,7 +145,9 @@ def test_every_service_is_reported_and_violations_exit_1(report, fleet):
         assert (out / name).is_file()
 
 
-def test_a_pristine_service_has_no_finding(report):
+def test_a_pristine_service_has_no_finding(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
     _, services, _ = report
     pristine = services["pristine"]
     assert pristine["issues"] == []
@@ -154,7 +158,9 @@ def test_a_pristine_service_has_no_finding(report):
     assert pristine["risk"]["level"] == "none"
 
 
-def test_a_bare_mirror_reads_like_its_clone(report):
+def test_a_bare_mirror_reads_like_its_clone(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
     _, services, _ = report
     mirror, clone = services["mirror.git"], services["pristine"]
     assert (mirror["pristine"], mirror["issues"], mirror["name"]) == (
@@ -164,7 +170,7 @@ def test_a_bare_mirror_reads_like_its_clone(report):
     )
 
 
-def test_versions_behind_are_counted(report):
+def test_versions_behind_are_counted(report: tuple[int, dict[str, dict[str, Any]], Path]) -> None:
     _, services, _ = report
     behind, oldest = services["behind"]["version"], services["oldest"]["version"]
     assert (behind["release"], behind["releases_behind"], behind["known"]) == ("0.2.0", 1, True)
@@ -174,7 +180,9 @@ def test_versions_behind_are_counted(report):
     assert "policy.releases-behind" not in _ids(services["behind"])  # the default allows 2
 
 
-def test_older_services_get_an_update_risk(report):
+def test_older_services_get_an_update_risk(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
     _, services, _ = report
     risk = services["behind"]["risk"]
     assert risk["target"] == str(next_version())
@@ -182,7 +190,9 @@ def test_older_services_get_an_update_risk(report):
     assert risk["level"] in {"low", "high"}
 
 
-def test_edits_of_enforced_files_are_found_with_their_diff(report):
+def test_edits_of_enforced_files_are_found_with_their_diff(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
     _, services, _ = report
     edited = services["edited"]
     states = {f["path"]: f for f in edited["files"]}
@@ -195,7 +205,9 @@ def test_edits_of_enforced_files_are_found_with_their_diff(report):
     assert "policy.enforced-edits" in _ids(edited)
 
 
-def test_weakened_gates_name_the_template_and_service_values(report):
+def test_weakened_gates_name_the_template_and_service_values(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
     _, services, _ = report
     issues = {i["id"]: i for i in services["edited"]["issues"]}
     disabled = issues["gates.disabled"]
@@ -206,7 +218,9 @@ def test_weakened_gates_name_the_template_and_service_values(report):
     assert "policy.weakened-gates" in issues
 
 
-def test_files_left_at_an_older_release_are_stale(report):
+def test_files_left_at_an_older_release_are_stale(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
     _, services, _ = report
     stale = [f for f in services["stale"]["files"] if f["state"] == "stale"]
     assert stale, "the vendored gates changed since 0.2.0, so some file must be stale"
@@ -227,12 +241,16 @@ def test_files_left_at_an_older_release_are_stale(report):
         ("missing", "input.not-a-repository"),
     ],
 )
-def test_bad_input_is_a_finding_of_that_service(report, name, finding):
+def test_bad_input_is_a_finding_of_that_service(
+    report: tuple[int, dict[str, dict[str, Any]], Path], name: str, finding: str
+) -> None:
     _, services, _ = report
     assert finding in _ids(services[name])
 
 
-def test_an_unknown_commit_leaves_the_enforced_files_unknown(report):
+def test_an_unknown_commit_leaves_the_enforced_files_unknown(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
     _, services, _ = report
     files = services["unknown-commit"]["files"]
     assert files
@@ -240,13 +258,17 @@ def test_an_unknown_commit_leaves_the_enforced_files_unknown(report):
     assert services["unknown-commit"]["version"]["known"] is False
 
 
-def test_a_fleet_within_policy_exits_0(template, fleet, tmp_path):
+def test_a_fleet_within_policy_exits_0(
+    template: Path, fleet: dict[str, Path], tmp_path: Path
+) -> None:
     code, data = _audit(template, tmp_path, str(fleet["pristine"]), str(fleet["behind"]))
     assert code == 0
     assert len(data["services"]) == 2
 
 
-def test_a_waiver_excuses_a_violation_until_it_expires(template, fleet, tmp_path):
+def test_a_waiver_excuses_a_violation_until_it_expires(
+    template: Path, fleet: dict[str, Path], tmp_path: Path
+) -> None:
     policy = tmp_path / "policy.toml"
     waiver = (
         '[[waivers]]\nservice = "edited"\nrule = "*"\nreason = "migrating off"\n'
@@ -263,7 +285,9 @@ def test_a_waiver_excuses_a_violation_until_it_expires(template, fleet, tmp_path
     assert {"policy.waiver-expired", "policy.enforced-edits"} <= _ids(data["services"][0])
 
 
-def test_a_stricter_policy_turns_releases_behind_into_violations(template, fleet, tmp_path):
+def test_a_stricter_policy_turns_releases_behind_into_violations(
+    template: Path, fleet: dict[str, Path], tmp_path: Path
+) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text("max-releases-behind = 0\n")
     code, data = _audit(template, tmp_path / "out", "--policy", str(policy), str(fleet["behind"]))
@@ -285,7 +309,13 @@ WAIVER = "[[waivers]]\nservice = 'x'\n"
         ("not toml [", "not valid TOML"),
     ],
 )
-def test_a_bad_policy_is_a_configuration_error(template, fleet, tmp_path, capsys, case):
+def test_a_bad_policy_is_a_configuration_error(
+    template: Path,
+    fleet: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: tuple[str, str],
+) -> None:
     policy, message = case
     path = tmp_path / "policy.toml"
     path.write_text(policy)
@@ -295,7 +325,9 @@ def test_a_bad_policy_is_a_configuration_error(template, fleet, tmp_path, capsys
     assert not (tmp_path / "out").exists(), "nothing is written on a configuration error"
 
 
-def test_a_template_without_releases_is_a_configuration_error(fleet, tmp_path, capsys):
+def test_a_template_without_releases_is_a_configuration_error(
+    fleet: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "untagged").mkdir()
     bare = commit_all(tmp_path / "untagged")
     code = main(["audit", "--template", str(bare), "--output", str(tmp_path / "out"), "x"])
@@ -303,7 +335,9 @@ def test_a_template_without_releases_is_a_configuration_error(fleet, tmp_path, c
     assert "no release tags" in capsys.readouterr().err
 
 
-def test_discover_finds_the_services_of_a_folder(template, fleet, tmp_path):
+def test_discover_finds_the_services_of_a_folder(
+    template: Path, fleet: dict[str, Path], tmp_path: Path
+) -> None:
     root = tmp_path / "org"
     for name in ("pristine", "edited", "no-answers", "not-a-repo"):
         shutil.copytree(fleet[name], root / "team-a" / name, symlinks=True)
@@ -312,7 +346,9 @@ def test_discover_finds_the_services_of_a_folder(template, fleet, tmp_path):
     assert code == 1
 
 
-def test_a_manifest_names_services_and_their_teams(template, fleet, tmp_path):
+def test_a_manifest_names_services_and_their_teams(
+    template: Path, fleet: dict[str, Path], tmp_path: Path
+) -> None:
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(
         f"services:\n  - repo: {fleet['pristine']}\n    team: payments\n  - {fleet['behind']}\n"
@@ -322,7 +358,9 @@ def test_a_manifest_names_services_and_their_teams(template, fleet, tmp_path):
     assert teams == {"pristine": "payments", "behind": "platform-team"}  # else the owner answer
 
 
-def test_shards_partition_the_fleet_and_merge_into_the_whole(template, fleet, tmp_path):
+def test_shards_partition_the_fleet_and_merge_into_the_whole(
+    template: Path, fleet: dict[str, Path], tmp_path: Path
+) -> None:
     repos = [str(path) for path in fleet.values()]
     _, whole = _audit(template, tmp_path / "whole", *repos)
     parts = []
@@ -342,19 +380,29 @@ def test_shards_partition_the_fleet_and_merge_into_the_whole(template, fleet, tm
 
 
 @pytest.mark.parametrize("shard", ["0/3", "4/3", "1", "a/b"])
-def test_a_bad_shard_is_a_usage_error(template, fleet, tmp_path, capsys, shard):
+def test_a_bad_shard_is_a_usage_error(
+    template: Path,
+    fleet: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    shard: str,
+) -> None:
     code, _ = _audit(template, tmp_path, "--shard", shard, str(fleet["pristine"]))
     assert code == 2
     assert "--shard" in capsys.readouterr().err
 
 
-def test_an_audit_without_services_is_a_usage_error(template, tmp_path, capsys):
+def test_an_audit_without_services_is_a_usage_error(
+    template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _ = _audit(template, tmp_path)
     assert code == 2
     assert "name the services" in capsys.readouterr().err
 
 
-def test_progress_is_shown_on_stderr(template, fleet, tmp_path, capsys):
+def test_progress_is_shown_on_stderr(
+    template: Path, fleet: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _audit(template, tmp_path, str(fleet["pristine"]), str(fleet["behind"]))
     err = capsys.readouterr().err
     assert "audit: 2/2 services" in err

@@ -58,7 +58,7 @@ def _column(page: Page, index: int) -> list[str]:
     return page.locator(f"#services tbody tr td:nth-child({index})").all_inner_texts()
 
 
-def test_the_page_loads_offline_and_shows_the_totals(opened: tuple[Page, Traffic]):
+def test_the_page_loads_offline_and_shows_the_totals(opened: tuple[Page, Traffic]) -> None:
     page, _traffic = opened
 
     totals = dict(
@@ -76,7 +76,9 @@ def test_the_page_loads_offline_and_shows_the_totals(opened: tuple[Page, Traffic
     assert page.locator(".histogram rect.bar").count() == 4  # 0, 1, 2 behind and unknown
 
 
-def test_sorting_by_a_column_reorders_the_rows(opened: tuple[Page, Traffic], fleet: FleetAudit):
+def test_sorting_by_a_column_reorders_the_rows(
+    opened: tuple[Page, Traffic], fleet: FleetAudit
+) -> None:
     page, _traffic = opened
     rows = [ServiceSummary.of(service) for service in fleet.services]
     header = page.locator('#services th[data-key="weakened"]')
@@ -94,7 +96,7 @@ def test_sorting_by_a_column_reorders_the_rows(opened: tuple[Page, Traffic], fle
     assert header.get_attribute("aria-sort") == "ascending"
 
 
-def test_sorting_by_releases_behind_puts_unknown_last(opened: tuple[Page, Traffic]):
+def test_sorting_by_releases_behind_puts_unknown_last(opened: tuple[Page, Traffic]) -> None:
     page, _traffic = opened
 
     page.locator('#services th[data-key="behind"] button').click()
@@ -106,7 +108,7 @@ def test_sorting_by_releases_behind_puts_unknown_last(opened: tuple[Page, Traffi
     assert behind[len(known) :] == ["?", "?", "?"]
 
 
-def test_sorting_by_name_toggles(opened: tuple[Page, Traffic], fleet: FleetAudit):
+def test_sorting_by_name_toggles(opened: tuple[Page, Traffic], fleet: FleetAudit) -> None:
     page, _traffic = opened
 
     page.locator('#services th[data-key="name"] button').click()
@@ -116,7 +118,7 @@ def test_sorting_by_name_toggles(opened: tuple[Page, Traffic], fleet: FleetAudit
     assert page.locator('#services th[data-key="name"]').get_attribute("aria-sort") == "descending"
 
 
-def test_filtering_by_text_and_team(opened: tuple[Page, Traffic], fleet: FleetAudit):
+def test_filtering_by_text_and_team(opened: tuple[Page, Traffic], fleet: FleetAudit) -> None:
     page, _traffic = opened
 
     page.locator("#f-text").fill("pay")
@@ -137,7 +139,7 @@ def test_filtering_by_text_and_team(opened: tuple[Page, Traffic], fleet: FleetAu
     assert _names(page) == ["permissions", "sessions"]
 
 
-def test_filtering_by_risk_release_and_violations(opened: tuple[Page, Traffic]):
+def test_filtering_by_risk_release_and_violations(opened: tuple[Page, Traffic]) -> None:
     page, _traffic = opened
 
     page.locator("#f-risk").select_option("high")
@@ -156,7 +158,7 @@ def test_filtering_by_risk_release_and_violations(opened: tuple[Page, Traffic]):
     assert _names(page) == ["directory", "legacy-batch"]
 
 
-def test_a_heatmap_cell_filters_the_table(opened: tuple[Page, Traffic]):
+def test_a_heatmap_cell_filters_the_table(opened: tuple[Page, Traffic]) -> None:
     page, _traffic = opened
 
     page.locator('.heat[data-team="=identity"][data-release="=0.2.0"]').click()
@@ -164,7 +166,7 @@ def test_a_heatmap_cell_filters_the_table(opened: tuple[Page, Traffic]):
     assert _names(page) == ["mfa", "oidc-bridge", "permissions"]
 
 
-def test_a_row_opens_the_services_findings_and_diff(opened: tuple[Page, Traffic]):
+def test_a_row_opens_the_services_findings_and_diff(opened: tuple[Page, Traffic]) -> None:
     page, _traffic = opened
 
     page.locator('#services tbody tr[data-name="ledger"] td').nth(2).click()
@@ -190,7 +192,7 @@ def test_a_row_opens_the_services_findings_and_diff(opened: tuple[Page, Traffic]
     assert page.evaluate("location.hash") == ""
 
 
-def test_a_link_to_a_service_opens_its_drill_down(chromium: Browser, report: Path):
+def test_a_link_to_a_service_opens_its_drill_down(chromium: Browser, report: Path) -> None:
     with offline_page(chromium, report) as (page, traffic):
         page.goto(report.as_uri() + "#service=card-vault")
 
@@ -204,7 +206,7 @@ def test_a_link_to_a_service_opens_its_drill_down(chromium: Browser, report: Pat
         assert traffic.console_errors == []
 
 
-def test_a_markup_name_is_text_and_never_runs(opened: tuple[Page, Traffic]):
+def test_a_markup_name_is_text_and_never_runs(opened: tuple[Page, Traffic]) -> None:
     page, _traffic = opened
 
     link = page.locator("#services tbody td.name a").first
@@ -219,7 +221,7 @@ def test_a_markup_name_is_text_and_never_runs(opened: tuple[Page, Traffic]):
     assert page.locator("dialog b").count() == 0
 
 
-def test_a_large_fleet_draws_rows_a_page_at_a_time(chromium: Browser, tmp_path: Path):
+def test_a_large_fleet_draws_rows_a_page_at_a_time(chromium: Browser, tmp_path: Path) -> None:
     write_reports(sample_fleet(450), tmp_path)
     report = tmp_path / "audit.html"
     with offline_page(chromium, report) as (page, traffic):
@@ -244,7 +246,7 @@ def test_a_large_fleet_draws_rows_a_page_at_a_time(chromium: Browser, tmp_path: 
         assert traffic.console_errors == []
 
 
-def test_figures_sort_as_numbers(opened: tuple[Page, Traffic], fleet: FleetAudit):
+def test_figures_sort_as_numbers(opened: tuple[Page, Traffic], fleet: FleetAudit) -> None:
     page, _traffic = opened
     stale = sorted((ServiceSummary.of(s).stale for s in fleet.services), reverse=True)
     assert stale[:4] == [12, 12, 2, 2]  # as text, "2" would come before "12"

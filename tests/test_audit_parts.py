@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def _git(repo: Path, *args: str, date: str | None = None) -> None:
 # Git reads
 
 
-def test_the_reader_lists_and_reads_head_only(tmp_path):
+def test_the_reader_lists_and_reads_head_only(tmp_path: Path) -> None:
     repo = _repo(tmp_path / "svc", {"a.txt": "one\n", "src/pkg/core/b.py": "x = 1\n"})
     (repo / "a.txt").write_text("uncommitted\n")
     with RepoReader(repo) as reader:
@@ -53,7 +54,7 @@ def test_the_reader_lists_and_reads_head_only(tmp_path):
         }
 
 
-def test_the_reader_reads_a_bare_mirror(tmp_path):
+def test_the_reader_reads_a_bare_mirror(tmp_path: Path) -> None:
     repo = _repo(tmp_path / "svc", {"a.txt": "one\n"})
     _git(tmp_path, "clone", "--quiet", "--mirror", str(repo), "mirror.git")
     with RepoReader(tmp_path / "mirror.git") as reader:
@@ -68,7 +69,9 @@ def test_the_reader_reads_a_bare_mirror(tmp_path):
         (lambda p: _git(p.parent, "init", "-q", p.name) or p, "with a commit"),
     ],
 )
-def test_the_reader_refuses_what_is_not_a_repository(tmp_path, make, message):
+def test_the_reader_refuses_what_is_not_a_repository(
+    tmp_path: Path, make: Callable[[Path], Path], message: str
+) -> None:
     with pytest.raises(RepoError, match=message):
         RepoReader(make(tmp_path / "x"))
 
@@ -92,7 +95,7 @@ def template(tmp_path: Path) -> Path:
     return repo
 
 
-def test_releases_come_from_tags_with_their_dates_and_support(template):
+def test_releases_come_from_tags_with_their_dates_and_support(template: Path) -> None:
     history = History(template, "tpl")
     assert [r.name for r in history.releases] == ["0.1.0", "0.2.0"]
     assert [r.date for r in history.releases] == [dt.date(2026, 1, 1), dt.date(2026, 3, 2)]
@@ -100,7 +103,7 @@ def test_releases_come_from_tags_with_their_dates_and_support(template):
     assert history.behind(history.releases[0]) == 1
 
 
-def test_a_recorded_commit_resolves_to_its_release(template):
+def test_a_recorded_commit_resolves_to_its_release(template: Path) -> None:
     history = History(template, "tpl")
     assert history.resolve("v0.1.0").release == history.releases[0]
     after = history.resolve("HEAD")  # `v0.2.0-1-g...`: based on 0.2.0
@@ -109,7 +112,7 @@ def test_a_recorded_commit_resolves_to_its_release(template):
     assert history.resolve("v9.9.9").commit is None
 
 
-def test_a_clone_without_tags_reads_its_releases_from_releases_toml(template):
+def test_a_clone_without_tags_reads_its_releases_from_releases_toml(template: Path) -> None:
     commits = {}
     for version in ("0.1.0", "0.2.0"):
         commits[version] = subprocess.run(
@@ -136,7 +139,7 @@ def test_a_clone_without_tags_reads_its_releases_from_releases_toml(template):
 # Sources and shards
 
 
-def test_a_manifest_lists_paths_relative_to_it_urls_and_teams(tmp_path):
+def test_a_manifest_lists_paths_relative_to_it_urls_and_teams(tmp_path: Path) -> None:
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text("- repo: svc\n  team: a\n- https://example.com/b.git\n")
     assert from_manifest(manifest) == [
@@ -154,14 +157,14 @@ def test_a_manifest_lists_paths_relative_to_it_urls_and_teams(tmp_path):
         ("- repo: a\n  owner: b", "unknown keys"),
     ],
 )
-def test_a_bad_manifest_is_a_configuration_error(tmp_path, text, message):
+def test_a_bad_manifest_is_a_configuration_error(tmp_path: Path, text: str, message: str) -> None:
     manifest = tmp_path / "fleet.yaml"
     manifest.write_text(text)
     with pytest.raises(ConfigError, match=message):
         from_manifest(manifest)
 
 
-def test_discovery_finds_repositories_with_answers_and_skips_the_rest(tmp_path):
+def test_discovery_finds_repositories_with_answers_and_skips_the_rest(tmp_path: Path) -> None:
     _repo(tmp_path / "org" / "a", {".copier-answers.yml": "_commit: v1\n"})
     _repo(tmp_path / "org" / "team" / "b", {".copier-answers.yml": "_commit: v1\n"})
     _repo(tmp_path / "org" / "c", {"README.md": "no answers\n"})
@@ -170,7 +173,7 @@ def test_discovery_finds_repositories_with_answers_and_skips_the_rest(tmp_path):
     assert found == [Path("org/a"), Path("org/team/b")]
 
 
-def test_shards_are_stable_and_partition_the_sources():
+def test_shards_are_stable_and_partition_the_sources() -> None:
     sources = [ServiceSource(location=f"https://example.com/svc-{i}.git") for i in range(200)]
     parts = [shard(sources, index, 4) for index in (1, 2, 3, 4)]
     assert sorted(s.location for part in parts for s in part) == sorted(s.location for s in sources)
@@ -204,11 +207,11 @@ def _policy_ids(service: ServiceAudit, policy: Policy) -> set[str]:
     return {i.id for i in apply_policy(service, policy, TODAY).violations}
 
 
-def test_a_service_within_policy_has_no_violation():
+def test_a_service_within_policy_has_no_violation() -> None:
     assert _policy_ids(_service(), Policy()) == set()
 
 
-def test_each_rule_turns_its_finding_into_a_violation():
+def test_each_rule_turns_its_finding_into_a_violation() -> None:
     edited = (FileStatus(path="src/b/core/x.py", state=FileState.EDITED),)
     weakened = (Issue(id="gates.disabled", message="flake"),)
     assert _policy_ids(_service(files=edited), Policy()) == {"policy.enforced-edits"}
@@ -218,19 +221,19 @@ def test_each_rule_turns_its_finding_into_a_violation():
     assert _policy_ids(_service(issues=broken), Policy()) == {"policy.unreadable"}
 
 
-def test_allowed_findings_are_no_violation():
+def test_allowed_findings_are_no_violation() -> None:
     edited = (FileStatus(path="src/b/core/x.py", state=FileState.EDITED),)
     assert _policy_ids(_service(files=edited), Policy(enforced_edits=True)) == set()
 
 
-def test_a_live_waiver_excuses_its_rule_only():
+def test_a_live_waiver_excuses_its_rule_only() -> None:
     edited = (FileStatus(path="src/b/core/x.py", state=FileState.EDITED),)
     waiver = Waiver(service="billing", rule="enforced-edits", reason="r", expires=TODAY)
     policy = Policy(max_releases_behind=0, waivers=(waiver,))
     assert _policy_ids(_service(files=edited), policy) == {"policy.releases-behind"}
 
 
-def test_an_expired_waiver_excuses_nothing_and_is_reported():
+def test_an_expired_waiver_excuses_nothing_and_is_reported() -> None:
     edited = (FileStatus(path="src/b/core/x.py", state=FileState.EDITED),)
     waiver = Waiver(service="billing", rule="*", reason="r", expires=TODAY - dt.timedelta(days=1))
     assert _policy_ids(_service(files=edited), Policy(waivers=(waiver,))) == {
@@ -242,7 +245,7 @@ def test_an_expired_waiver_excuses_nothing_and_is_reported():
 # Progress
 
 
-def test_progress_reports_done_rate_and_time_left():
+def test_progress_reports_done_rate_and_time_left() -> None:
     stream = io.StringIO()
     progress = Progress(4, label="audit", stream=stream)
     progress.interval = 0

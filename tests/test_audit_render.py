@@ -160,22 +160,30 @@ def _check(repo: Path, copier_copy: _Copier, tag: str, answers: Mapping[str, Any
 # The render equals copier's
 
 
-def test_the_defaults_render_as_copier_copies_them_at_the_newest_release(repo, copier_copy):
+def test_the_defaults_render_as_copier_copies_them_at_the_newest_release(
+    repo: Path, copier_copy: _Copier
+) -> None:
     _check(repo, copier_copy, NEWEST, DEFAULTS)
 
 
-def test_the_defaults_render_as_copier_copies_them_at_the_oldest_release(repo, copier_copy):
+def test_the_defaults_render_as_copier_copies_them_at_the_oldest_release(
+    repo: Path, copier_copy: _Copier
+) -> None:
     _check(repo, copier_copy, OLDEST, DEFAULTS)
 
 
 @pytest.mark.parametrize(
     "answers", VARIED, ids=["no-database", "grpc-api-keys", "every-style-custom"]
 )
-def test_varied_answers_render_as_copier_copies_them(repo, copier_copy, answers):
+def test_varied_answers_render_as_copier_copies_them(
+    repo: Path, copier_copy: _Copier, answers: dict[str, Any]
+) -> None:
     _check(repo, copier_copy, NEWEST, answers)
 
 
-def test_an_option_the_release_does_not_offer_is_refused_as_copier_refuses_it(repo, copier_copy):
+def test_an_option_the_release_does_not_offer_is_refused_as_copier_refuses_it(
+    repo: Path, copier_copy: _Copier
+) -> None:
     grpc = _first(lambda row: row["api"] == ["grpc"])
     assert copier_copy(OLDEST, grpc).refusal, "0.1.0 offered REST only"
     _check(repo, copier_copy, OLDEST, grpc)
@@ -184,7 +192,9 @@ def test_an_option_the_release_does_not_offer_is_refused_as_copier_refuses_it(re
 @pytest.mark.slow
 @pytest.mark.parametrize("tag", TAGS)
 @pytest.mark.parametrize("answers", [DEFAULTS, *COVER], ids=_name)
-def test_every_row_of_the_cover_renders_as_copier_copies_it(repo, copier_copy, tag, answers):
+def test_every_row_of_the_cover_renders_as_copier_copies_it(
+    repo: Path, copier_copy: _Copier, tag: str, answers: dict[str, Any]
+) -> None:
     _check(repo, copier_copy, tag, answers)
 
 
@@ -259,7 +269,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [{}, {"name": "other", "with_docs": True, "modules": ["beta"], "token": "t"}],
     ids=["defaults", "answered"],
 )
-def test_a_template_of_every_path_rule_renders_as_copier_copies_it(tiny, tmp_path, answers):
+def test_a_template_of_every_path_rule_renders_as_copier_copies_it(
+    tiny: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
     # Plain copier: the reused compilation of render_from skips the reset of a `yield` tag.
     run_copy(
         str(tiny),
@@ -291,7 +303,7 @@ def _answers_file(rendered: Rendered) -> dict[str, Any]:
     return data
 
 
-def test_a_validator_refusal_names_the_question_and_says_the_validators_message(repo):
+def test_a_validator_refusal_names_the_question_and_says_the_validators_message(repo: Path) -> None:
     template = release(repo, NEWEST)
     with pytest.raises(RenderError, match="service_name must be 3-40 characters") as refused:
         template.render(_recorded(repo, NEWEST, {"service_name": "Bad Name"}))
@@ -308,13 +320,15 @@ def test_a_validator_refusal_names_the_question_and_says_the_validators_message(
         ({"coverage_total": 60, "coverage_critical": 50}, "coverage_critical", "between"),
     ],
 )
-def test_an_answer_of_the_wrong_type_or_out_of_range_is_refused(repo, answers, question, message):
+def test_an_answer_of_the_wrong_type_or_out_of_range_is_refused(
+    repo: Path, answers: dict[str, Any], question: str, message: str
+) -> None:
     with pytest.raises(RenderError, match=message) as refused:
         release(repo, NEWEST).render(_recorded(repo, NEWEST, answers))
     assert refused.value.question == question
 
 
-def test_answers_are_cast_to_their_questions_types(repo):
+def test_answers_are_cast_to_their_questions_types(repo: Path) -> None:
     template = release(repo, NEWEST)
     as_text = template.render(_recorded(repo, NEWEST, {"coverage_total": "90", "flake_runs": "7"}))
     as_numbers = template.render(_recorded(repo, NEWEST, {"coverage_total": 90, "flake_runs": 7}))
@@ -322,7 +336,7 @@ def test_answers_are_cast_to_their_questions_types(repo):
     assert _answers_file(as_text)["coverage_total"] == 90
 
 
-def test_unknown_keys_are_ignored_and_computed_answers_are_computed(repo):
+def test_unknown_keys_are_ignored_and_computed_answers_are_computed(repo: Path) -> None:
     template = release(repo, NEWEST)
     plain = template.render(_recorded(repo, NEWEST, DEFAULTS))
     noisy = template.render(
@@ -337,7 +351,7 @@ def test_unknown_keys_are_ignored_and_computed_answers_are_computed(repo):
     assert any(path.startswith("deploy/") for path in noisy.files)
 
 
-def test_the_recorded_commit_and_source_are_written_as_given(repo):
+def test_the_recorded_commit_and_source_are_written_as_given(repo: Path) -> None:
     rendered = release(repo, NEWEST).render(
         {"_commit": "v0.2.0-3-gabc1234", "_src_path": "gh:acme/paved", "service_name": "orders"}
     )
@@ -349,7 +363,9 @@ def test_the_recorded_commit_and_source_are_written_as_given(repo):
     assert "paved.dev/template-version: 'v0.2.0-3-gabc1234'" in catalog
 
 
-def test_the_folder_the_audit_runs_in_is_no_destination_to_guard(repo, tmp_path, monkeypatch):
+def test_the_folder_the_audit_runs_in_is_no_destination_to_guard(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # copy's first validator refuses a destination holding files of a service; the audit,
     # run from such a folder (a service, or this repository), writes nowhere.
     (tmp_path / "pyproject.toml").write_text("[project]\n")
@@ -361,7 +377,7 @@ def test_the_folder_the_audit_runs_in_is_no_destination_to_guard(repo, tmp_path,
     assert "pyproject.toml" in rendered.files
 
 
-def test_questions_list_every_key_of_the_releases_copier_yml(repo):
+def test_questions_list_every_key_of_the_releases_copier_yml(repo: Path) -> None:
     newest = release(repo, NEWEST)
     assert {"service_name", "api", "has_tracing", "database_label"} <= newest.questions
     assert not {key for key in newest.questions if key.startswith("_")}
@@ -370,7 +386,7 @@ def test_questions_list_every_key_of_the_releases_copier_yml(repo):
     assert newest.copier_yml["_subdirectory"] == "template"
 
 
-def test_render_string_renders_a_path_with_the_answers(repo):
+def test_render_string_renders_a_path_with_the_answers(repo: Path) -> None:
     template = release(repo, NEWEST)
     answers = _recorded(repo, NEWEST, {"service_name": "billing-api"})
     assert template.render_string("src/{{ package_name }}/main.py", answers) == (
@@ -384,11 +400,11 @@ def test_render_string_renders_a_path_with_the_answers(repo):
 # Releases
 
 
-def test_a_release_loads_once_per_process(repo):
+def test_a_release_loads_once_per_process(repo: Path) -> None:
     assert release(repo, NEWEST) is release(repo, NEWEST)
 
 
-def test_a_bare_mirror_renders_as_the_clone(repo, tmp_path):
+def test_a_bare_mirror_renders_as_the_clone(repo: Path, tmp_path: Path) -> None:
     bare = tmp_path / "paved.git"
     subprocess.run(["git", "clone", "--quiet", "--bare", str(repo), str(bare)], check=True)
     answers = _recorded(repo, NEWEST, DEFAULTS)
@@ -397,7 +413,7 @@ def test_a_bare_mirror_renders_as_the_clone(repo, tmp_path):
     )
 
 
-def test_symlinked_folders_are_rendered_with_the_files_they_point_to(repo):
+def test_symlinked_folders_are_rendered_with_the_files_they_point_to(repo: Path) -> None:
     rendered = release(repo, NEWEST).render(_recorded(repo, NEWEST, DEFAULTS))
     assert rendered.files[".paved/ownership.yml"] == (repo / "ownership.yml").read_bytes()
     assert (
@@ -407,11 +423,11 @@ def test_symlinked_folders_are_rendered_with_the_files_they_point_to(repo):
 
 
 @pytest.mark.parametrize("ref", ["v9.9.9", "0" * 40, "--output=x"])
-def test_an_unknown_ref_is_a_release_error(repo, ref):
+def test_an_unknown_ref_is_a_release_error(repo: Path, ref: str) -> None:
     with pytest.raises(ReleaseError, match=ref.lstrip("-")):
         TemplateRelease.load(repo, ref)
 
 
-def test_a_folder_that_is_no_repository_is_a_release_error(tmp_path):
+def test_a_folder_that_is_no_repository_is_a_release_error(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError):
         TemplateRelease.load(tmp_path, "v0.1.0")

@@ -53,7 +53,7 @@ def _service(fleet: FleetAudit, name: str) -> ServiceAudit:
     return next(service for service in fleet.services if service.name == name)
 
 
-def test_reports_are_written_and_audit_json_round_trips(fleet: FleetAudit, tmp_path: Path):
+def test_reports_are_written_and_audit_json_round_trips(fleet: FleetAudit, tmp_path: Path) -> None:
     written = write_reports(fleet, tmp_path / "out")
 
     out = tmp_path / "out"
@@ -66,7 +66,7 @@ def test_reports_are_written_and_audit_json_round_trips(fleet: FleetAudit, tmp_p
     assert read_fleet(out / "audit.json") == fleet
 
 
-def test_fact_files_follow_the_fleet(fleet: FleetAudit, tmp_path: Path):
+def test_fact_files_follow_the_fleet(fleet: FleetAudit, tmp_path: Path) -> None:
     write_reports(fleet, tmp_path)
     smaller = replace(fleet, services=fleet.services[:5])
 
@@ -79,7 +79,7 @@ def test_fact_files_follow_the_fleet(fleet: FleetAudit, tmp_path: Path):
     assert names == {service.name for service in smaller.services}
 
 
-def test_a_markup_name_gets_a_safe_fact_file(fleet: FleetAudit, tmp_path: Path):
+def test_a_markup_name_gets_a_safe_fact_file(fleet: FleetAudit, tmp_path: Path) -> None:
     write_reports(fleet, tmp_path)
 
     files = list((tmp_path / "insights").iterdir())
@@ -105,7 +105,7 @@ def test_a_markup_name_gets_a_safe_fact_file(fleet: FleetAudit, tmp_path: Path):
         ),
     ],
 )
-def test_read_fleet_refuses_what_it_cannot_read(tmp_path: Path, content: str, message: str):
+def test_read_fleet_refuses_what_it_cannot_read(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "audit.json"
     path.write_text(content, encoding="utf-8")
 
@@ -113,12 +113,12 @@ def test_read_fleet_refuses_what_it_cannot_read(tmp_path: Path, content: str, me
         read_fleet(path)
 
 
-def test_read_fleet_of_a_missing_file(tmp_path: Path):
+def test_read_fleet_of_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the audit report"):
         read_fleet(tmp_path / "absent.json")
 
 
-def test_markdown_names_the_totals_and_the_services_needing_attention(fleet: FleetAudit):
+def test_markdown_names_the_totals_and_the_services_needing_attention(fleet: FleetAudit) -> None:
     text = markdown(fleet)
 
     for label, count in TOTALS.items():
@@ -133,7 +133,7 @@ def test_markdown_names_the_totals_and_the_services_needing_attention(fleet: Fle
     assert "audit.html" in text.splitlines()[-1]
 
 
-def test_markdown_lists_the_worst_first(fleet: FleetAudit):
+def test_markdown_lists_the_worst_first(fleet: FleetAudit) -> None:
     rows = [line for line in markdown(fleet).splitlines() if line.startswith("| ")]
     table = rows[rows.index(next(r for r in rows if r.startswith("| service |"))) + 1 :]
 
@@ -142,7 +142,7 @@ def test_markdown_lists_the_worst_first(fleet: FleetAudit):
     assert table[-1].startswith("| spellcheck | search | unknown | ? |")  # only an unknown commit
 
 
-def test_markdown_of_a_fleet_of_5000_fits_a_github_comment():
+def test_markdown_of_a_fleet_of_5000_fits_a_github_comment() -> None:
     text = markdown(sample_fleet(5000))
 
     assert len(text) < COMMENT_LIMIT
@@ -150,7 +150,7 @@ def test_markdown_of_a_fleet_of_5000_fits_a_github_comment():
     assert re.search(r"… and \d+ more services need attention\.", text)
 
 
-def test_markdown_of_a_clean_fleet(fleet: FleetAudit):
+def test_markdown_of_a_clean_fleet(fleet: FleetAudit) -> None:
     clean = replace(fleet, services=tuple(s for s in fleet.services if s.name in CLEAN))
 
     text = markdown(clean)
@@ -159,7 +159,7 @@ def test_markdown_of_a_clean_fleet(fleet: FleetAudit):
     assert "No service needs attention" in text
 
 
-def test_insights_facts_of_a_service_with_conflicts(fleet: FleetAudit):
+def test_insights_facts_of_a_service_with_conflicts(fleet: FleetAudit) -> None:
     fact_set = facts(_service(fleet, "tax-engine"), timestamp=GENERATED_AT)
 
     assert fact_set == {
@@ -192,7 +192,7 @@ def test_insights_facts_of_a_service_with_conflicts(fleet: FleetAudit):
     assert set(fact_set["facts"]) <= set(FACT_SCHEMA)
 
 
-def test_insights_facts_leave_out_what_the_audit_could_not_read(fleet: FleetAudit):
+def test_insights_facts_leave_out_what_the_audit_could_not_read(fleet: FleetAudit) -> None:
     values = facts(_service(fleet, "directory"))["facts"]
 
     assert values["pavedAuditProblems"] == 1
@@ -200,7 +200,7 @@ def test_insights_facts_leave_out_what_the_audit_could_not_read(fleet: FleetAudi
         assert unknown not in values
 
 
-def test_insights_facts_of_weakened_gates(fleet: FleetAudit):
+def test_insights_facts_of_weakened_gates(fleet: FleetAudit) -> None:
     service = _service(fleet, "card-vault")
 
     values = facts(service)["facts"]
@@ -211,7 +211,7 @@ def test_insights_facts_of_weakened_gates(fleet: FleetAudit):
     assert values["pavedGateResults"]["coverage"] == "failed"
 
 
-def test_insights_files_hold_each_services_facts(fleet: FleetAudit, tmp_path: Path):
+def test_insights_files_hold_each_services_facts(fleet: FleetAudit, tmp_path: Path) -> None:
     write_reports(fleet, tmp_path)
 
     stored = json.loads((tmp_path / "insights" / "refunds.json").read_text())
@@ -251,7 +251,7 @@ class _Resources(HTMLParser):
             self.code.append(data)
 
 
-def test_html_references_nothing_remote(fleet: FleetAudit):
+def test_html_references_nothing_remote(fleet: FleetAudit) -> None:
     page = _Resources()
     page.feed(html(fleet))
 
@@ -264,7 +264,7 @@ def test_html_references_nothing_remote(fleet: FleetAudit):
     assert re.findall(r"https?:|fetch\(|XMLHttpRequest|WebSocket|sendBeacon", code) == []
 
 
-def test_html_embeds_the_fleet_as_inert_json(fleet: FleetAudit):
+def test_html_embeds_the_fleet_as_inert_json(fleet: FleetAudit) -> None:
     text = html(fleet)
     page = _Resources()
     page.feed(text)

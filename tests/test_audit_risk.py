@@ -61,7 +61,7 @@ def _predict(
 # --- One file, three ways ------------------------------------------------------------------
 
 
-def test_a_file_the_team_left_alone_takes_the_release():
+def test_a_file_the_team_left_alone_takes_the_release() -> None:
     release = _edit(LINES, 10, b"release")
 
     predicted = _predict({"Makefile": LINES}, {"Makefile": release}, {"Makefile": LINES})
@@ -69,7 +69,7 @@ def test_a_file_the_team_left_alone_takes_the_release():
     assert predicted == PredictedUpdate(changed=("Makefile",))
 
 
-def test_a_team_edit_the_release_does_not_touch_is_kept_as_is():
+def test_a_team_edit_the_release_does_not_touch_is_kept_as_is() -> None:
     team = _edit(LINES, 10, b"team")
 
     predicted = _predict({"Makefile": LINES}, {"Makefile": LINES}, {"Makefile": team})
@@ -77,7 +77,7 @@ def test_a_team_edit_the_release_does_not_touch_is_kept_as_is():
     assert predicted == PredictedUpdate()
 
 
-def test_the_same_change_on_both_sides_changes_nothing():
+def test_the_same_change_on_both_sides_changes_nothing() -> None:
     both = _edit(LINES, 10, b"both")
 
     assert _predict({"Makefile": LINES}, {"Makefile": both}, {"Makefile": both}) == (
@@ -89,7 +89,7 @@ def test_the_same_change_on_both_sides_changes_nothing():
     ("team_line", "why"),
     [(10, "the same line"), (11, "the next line: git conflicts on adjacent changes")],
 )
-def test_an_edit_of_lines_the_release_changes_conflicts(team_line: int, why: str):
+def test_an_edit_of_lines_the_release_changes_conflicts(team_line: int, why: str) -> None:
     release = _edit(LINES, 10, b"release")
     team = _edit(LINES, team_line, b"team")
 
@@ -107,7 +107,7 @@ def test_an_edit_of_lines_the_release_changes_conflicts(team_line: int, why: str
         (2, "a hunk pinned to the top, while the release inserts a line above"),
     ],
 )
-def test_an_edit_of_other_lines_merges_cleanly(team_line: int, why: str):
+def test_an_edit_of_other_lines_merges_cleanly(team_line: int, why: str) -> None:
     release = b"header\n" + _edit(LINES, 10, b"release")
     team = _edit(LINES, team_line, b"team")
 
@@ -116,7 +116,7 @@ def test_an_edit_of_other_lines_merges_cleanly(team_line: int, why: str):
     assert predicted == PredictedUpdate(changed=("Makefile",)), why
 
 
-def test_appends_at_the_end_by_both_sides_conflict():
+def test_appends_at_the_end_by_both_sides_conflict() -> None:
     predicted = _predict(
         {"README.md": LINES}, {"README.md": LINES + b"release\n"}, {"README.md": LINES + b"team\n"}
     )
@@ -124,7 +124,7 @@ def test_appends_at_the_end_by_both_sides_conflict():
     assert predicted.conflicts == ("README.md",)
 
 
-def test_a_hunk_whose_context_repeats_applies_where_git_finds_it_first():
+def test_a_hunk_whose_context_repeats_applies_where_git_finds_it_first() -> None:
     """git apply takes the nearest place its context matches: no conflict, the edit moves."""
     blocks = [b"- step:\n", b"    uses: x\n", b"    with: y\n"] * 6
     release, team = list(blocks), list(blocks)
@@ -137,7 +137,7 @@ def test_a_hunk_whose_context_repeats_applies_where_git_finds_it_first():
     assert predicted == PredictedUpdate(changed=("ci.yml",))
 
 
-def test_a_file_new_in_the_release_that_the_service_already_has_merges_from_empty():
+def test_a_file_new_in_the_release_that_the_service_already_has_merges_from_empty() -> None:
     target = {"compose.yaml": b"services:\n  app: {}\n"}
 
     theirs = _predict({}, target, {"compose.yaml": b"services:\n  db: {}\n"})
@@ -147,7 +147,7 @@ def test_a_file_new_in_the_release_that_the_service_already_has_merges_from_empt
     assert same == PredictedUpdate()
 
 
-def test_a_file_the_release_removes_is_deleted_edited_or_seeded_alike():
+def test_a_file_the_release_removes_is_deleted_edited_or_seeded_alike() -> None:
     base = {"old.txt": LINES, "tests/old_test.py": LINES, "notes.txt": LINES}
     service = {"old.txt": _edit(LINES, 3, b"team"), "tests/old_test.py": LINES}
     service |= {"notes.txt": LINES, "own.txt": b"the team's own\n"}
@@ -157,7 +157,7 @@ def test_a_file_the_release_removes_is_deleted_edited_or_seeded_alike():
     assert predicted == PredictedUpdate(changed=("old.txt", "tests/old_test.py"))
 
 
-def test_a_file_the_team_deleted_is_not_created_again():
+def test_a_file_the_team_deleted_is_not_created_again() -> None:
     release = _edit(LINES, 10, b"release")
 
     predicted = _predict({"compose.yaml": LINES}, {"compose.yaml": release}, {})
@@ -165,7 +165,7 @@ def test_a_file_the_team_deleted_is_not_created_again():
     assert predicted == PredictedUpdate()
 
 
-def test_seeded_files_are_never_touched_but_written_again_when_missing():
+def test_seeded_files_are_never_touched_but_written_again_when_missing() -> None:
     release = _edit(LINES, 10, b"release")
     base = {"tests/test_a.py": LINES, "tests/test_b.py": LINES, "src/svc/main.py": LINES}
     target = dict.fromkeys(base, release) | {"tests/test_new.py": LINES}
@@ -176,7 +176,7 @@ def test_seeded_files_are_never_touched_but_written_again_when_missing():
     assert predicted == PredictedUpdate(changed=("tests/test_b.py", "tests/test_new.py"))
 
 
-def test_excluded_paths_are_neither_written_nor_removed():
+def test_excluded_paths_are_neither_written_nor_removed() -> None:
     base = {"uv.lock": LINES, "tests/unit/test_cache.py": LINES}
     target = {"tests/unit/test_cache.py": _edit(LINES, 1, b"release"), "var/cache.db": LINES}
 
@@ -187,7 +187,7 @@ def test_excluded_paths_are_neither_written_nor_removed():
     assert predicted == PredictedUpdate()
 
 
-def test_the_answers_file_is_rewritten_never_merged():
+def test_the_answers_file_is_rewritten_never_merged() -> None:
     base = {ANSWERS: b"_commit: v0.1.0\nname: svc\n"}
     target = {ANSWERS: b"_commit: v0.2.0\nname: svc\n"}
     service = {ANSWERS: b"# edited by hand\n_commit: v0.1.0\nname: svc\n"}
@@ -246,7 +246,7 @@ def _render(text: str) -> str:
 )
 def test_moves_are_the_move_hooks_of_the_releases_an_update_crosses(
     after: str, upto: str, expected: list[Move]
-):
+) -> None:
     found = moves(_COPIER_YML, after=Version(after), upto=Version(upto), render=_render)
 
     assert found == tuple(expected)
@@ -279,7 +279,7 @@ _RENAME = Move(kind="rename", source="config.ini", target="settings.ini", versio
 )
 def test_a_rename_carries_the_teams_edits_to_the_new_path(
     team: bytes | None, conflicts: tuple[str, ...], changed: tuple[str, ...], message: str
-):
+) -> None:
     release = _INI.replace(b"key12 =", b"key12_renamed =")
     service = {"config.ini": team} if team is not None else {}
 
@@ -290,7 +290,7 @@ def test_a_rename_carries_the_teams_edits_to_the_new_path(
     assert message in migration
 
 
-def test_a_removal_keeps_an_edited_file_and_a_folder_moves_file_by_file():
+def test_a_removal_keeps_an_edited_file_and_a_folder_moves_file_by_file() -> None:
     base = {"NOTES.md": b"# Notes\n", "scripts/a.sh": b"a\n", "scripts/b.sh": b"b\n"}
     target = {"bin/a.sh": b"a\n", "bin/b.sh": b"b\n"}
     service = {"NOTES.md": b"# Notes\n\nOn call: us.\n", "scripts/a.sh": b"a\nteam\n"}
@@ -310,7 +310,7 @@ def test_a_removal_keeps_an_edited_file_and_a_folder_moves_file_by_file():
     )
 
 
-def test_predict_update_reports_the_risk_the_audit_shows():
+def test_predict_update_reports_the_risk_the_audit_shows() -> None:
     release = _edit(LINES, 10, b"release")
     base = {"a.txt": LINES, "b.txt": LINES, "NOTES.md": b"notes\n"}
     service = {"a.txt": _edit(LINES, 10, b"team"), "b.txt": LINES, "NOTES.md": b"ours\n"}
@@ -561,7 +561,9 @@ def _prediction(
 
 
 @pytest.mark.slow
-def test_the_prediction_is_what_copier_update_does_to_this_templates_services(tmp_path: Path):
+def test_the_prediction_is_what_copier_update_does_to_this_templates_services(
+    tmp_path: Path,
+) -> None:
     paved = template_repo(tmp_path / "paved")
     latest = f"v{next_version()}"
     merged_cleanly: list[str] = []
@@ -626,10 +628,17 @@ def _step(data: bytes, index: int, value: bytes) -> bytes:
 
 _TINY_V1: dict[str, bytes] = {
     **{f"{name}.txt": LINES for name in ("same", "adjacent", "near", "far", "top", "tail")},
-    **{"seeded/edited.txt": LINES, "seeded/deleted.txt": LINES, "seeded/gone.txt": b"seed\n"},
-    **{"deleted.txt": LINES, "gone.txt": b"old\nfile\n", "steps.yml": _STEPS},
-    **{"config/{{ name }}.ini.jinja": _INI, "config/extra.ini": _INI, "NOTES.md": b"# Notes\n"},
-    **{"scripts/seed.sh": b"#!/bin/sh\necho seed\n", "scripts/other.sh": b"echo other\n"},
+    "seeded/edited.txt": LINES,
+    "seeded/deleted.txt": LINES,
+    "seeded/gone.txt": b"seed\n",
+    "deleted.txt": LINES,
+    "gone.txt": b"old\nfile\n",
+    "steps.yml": _STEPS,
+    "config/{{ name }}.ini.jinja": _INI,
+    "config/extra.ini": _INI,
+    "NOTES.md": b"# Notes\n",
+    "scripts/seed.sh": b"#!/bin/sh\necho seed\n",
+    "scripts/other.sh": b"echo other\n",
 }
 
 
@@ -692,7 +701,7 @@ def _tiny_team_edits(service: Path) -> None:
 @pytest.mark.slow
 def test_the_prediction_is_what_copier_update_does_in_every_case_of_a_tiny_template(
     tmp_path: Path,
-):
+) -> None:
     template = _tiny_template(tmp_path / "tiny")
     service = _generate(template, tmp_path / "svc", "v1.0.0", {})
     base = _files(service)

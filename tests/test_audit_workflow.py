@@ -17,7 +17,7 @@ def _workflow() -> dict:
     return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
 
 
-def test_zizmor_pedantic_finds_nothing():
+def test_zizmor_pedantic_finds_nothing() -> None:
     proc = subprocess.run(
         ["zizmor", "--offline", "--pedantic", "--no-progress", str(WORKFLOW.parent)],
         capture_output=True,
@@ -27,13 +27,13 @@ def test_zizmor_pedantic_finds_nothing():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_shard_matrix_covers_every_shard_once():
+def test_the_shard_matrix_covers_every_shard_once() -> None:
     workflow = _workflow()
     shards = int(workflow["env"]["SHARDS"])
     assert workflow["jobs"]["audit"]["strategy"]["matrix"]["shard"] == list(range(1, shards + 1))
 
 
-def test_the_jobs_run_the_documented_commands():
+def test_the_jobs_run_the_documented_commands() -> None:
     jobs = _workflow()["jobs"]
     audit = "\n".join(step.get("run", "") for step in jobs["audit"]["steps"])
     merge = "\n".join(step.get("run", "") for step in jobs["merge"]["steps"])
@@ -43,7 +43,7 @@ def test_the_jobs_run_the_documented_commands():
     assert jobs["merge"]["needs"] == "audit"
 
 
-def test_the_committed_policy_and_manifest_load():
+def test_the_committed_policy_and_manifest_load() -> None:
     policy = load_policy(ROOT / "audit-policy.toml")
     assert policy == Policy(update_conflicts=True)
     assert from_manifest(ROOT / "fleet.yaml") == []

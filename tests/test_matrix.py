@@ -351,13 +351,13 @@ def test_no_unrendered_jinja(service: Path) -> None:
     assert unrendered(service) == []
 
 
-def test_copying_again_into_the_service_would_be_refused_naming_every_file(service: Path):
+def test_copying_again_into_the_service_would_be_refused_naming_every_file(service: Path) -> None:
     written = {str(path.relative_to(service)) for path in service.rglob("*") if path.is_file()}
 
     assert destination_conflicts(service) == written
 
 
-def test_python_is_formatted_and_lint_clean(service: Path):
+def test_python_is_formatted_and_lint_clean(service: Path) -> None:
     run(["ruff", "format", "--check", "--no-cache", "."], service, env=_ROOT_ENV)
     run(["ruff", "check", "--no-cache", "."], service, env=_ROOT_ENV)
 

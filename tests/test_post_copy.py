@@ -53,7 +53,7 @@ def _service(root: Path, *, writer: str = "api/openapi.json") -> Path:
 
 def test_the_new_service_gets_its_first_commit_with_lock_and_api_document(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     service = _service(tmp_path / "svc")
     monkeypatch.chdir(service)
 
@@ -70,7 +70,7 @@ def test_the_new_service_gets_its_first_commit_with_lock_and_api_document(
 
 def test_a_step_that_fails_is_reported_in_one_line_and_left_to_the_team(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     service = _service(tmp_path / "svc", writer="/proc/no/such/dir/openapi.json")
     monkeypatch.chdir(service)
 
@@ -87,7 +87,7 @@ def test_a_step_that_fails_is_reported_in_one_line_and_left_to_the_team(
 
 def test_without_a_git_identity_no_commit_is_made_and_the_reason_is_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME"):
         monkeypatch.delenv(key, raising=False)
     for key in ("GIT_COMMITTER_EMAIL", "EMAIL"):
@@ -113,7 +113,7 @@ def test_without_a_git_identity_no_commit_is_made_and_the_reason_is_given(
 
 def test_a_service_inside_a_repository_with_history_is_left_for_the_team_to_commit(
     tmp_path: Path,
-):
+) -> None:
     _git(["init", "--quiet"], tmp_path)
     _git(["commit", "--quiet", "--allow-empty", "-m", "monorepo"], tmp_path)
     (tmp_path / "services" / "svc").mkdir(parents=True)
@@ -122,7 +122,7 @@ def test_a_service_inside_a_repository_with_history_is_left_for_the_team_to_comm
     assert not (tmp_path / "services" / "svc" / ".git").exists()
 
 
-def test_next_steps_say_where_make_run_listens():
+def test_next_steps_say_where_make_run_listens() -> None:
     default = post_copy.next_steps("svc", Path("/srv/svc"), "jwt", environ={})
     moved = post_copy.next_steps(
         "svc", Path("/srv/svc"), "jwt", environ={"PORT": "9100", "HOST": "10.0.0.7"}
@@ -142,7 +142,9 @@ def test_next_steps_say_where_make_run_listens():
         ),
     ],
 )
-def test_next_steps_with_a_server_database_create_it_before_make_run(database: str, command: str):
+def test_next_steps_with_a_server_database_create_it_before_make_run(
+    database: str, command: str
+) -> None:
     steps = post_copy.next_steps(
         "orders", Path("/srv/orders"), "jwt", package="orders", database=database, environ={}
     )

@@ -68,7 +68,7 @@ def test_defaults_render_the_default_service(copie: Copie) -> None:
     assert (answers["coverage_total"], answers["coverage_critical"]) == (85, 90)
 
 
-def test_without_a_database_auth_defaults_to_one_that_stores_nothing(copie):
+def test_without_a_database_auth_defaults_to_one_that_stores_nothing(copie: Copie) -> None:
     result = copie.copy(extra_answers={"database": "none"})
 
     assert result.exit_code == 0, result.exception
@@ -76,7 +76,9 @@ def test_without_a_database_auth_defaults_to_one_that_stores_nothing(copie):
     assert (answers["database"], answers["auth"]) == ("none", "oidc")
 
 
-def test_choosing_no_database_at_the_prompt_offers_only_auths_that_store_nothing(tmp_path):
+def test_choosing_no_database_at_the_prompt_offers_only_auths_that_store_nothing(
+    tmp_path: Path,
+) -> None:
     to_none = DOWN * _values("database").index("none") + ENTER
 
     taken = _answer_interactively(tmp_path / "default", {"database": to_none})
@@ -88,7 +90,7 @@ def test_choosing_no_database_at_the_prompt_offers_only_auths_that_store_nothing
     assert (stepped["database"], stepped["auth"]) == ("none", "none")
 
 
-def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie):
+def test_database_none_is_offered_with_an_auth_that_stores_nothing(copie: Copie) -> None:
     result = copie.copy(extra_answers={"database": "none", "auth": "none"})
 
     assert result.exit_code == 0, result.exception
@@ -176,7 +178,7 @@ def test_bad_answer_names_question_and_rule_and_writes_nothing(
     assert written == []
 
 
-def test_next_steps_name_what_make_run_needs_for_every_auth_choice():
+def test_next_steps_name_what_make_run_needs_for_every_auth_choice() -> None:
     assert set(post_copy.CREDENTIALS) == set(_values("auth"))
     steps = post_copy.next_steps("svc", Path("/srv/svc"), "api_key", environ={})
     assert "make run    # serve on 127.0.0.1:8000 (ADMIN_API_KEY" in steps
@@ -220,7 +222,7 @@ def _folder(root: Path, files: dict[str, str]) -> Path:
 
 def test_a_destination_holding_files_of_a_service_is_refused_before_anything_is_written(
     tmp_path: Path,
-):
+) -> None:
     dst = _folder(
         tmp_path / "svc",
         {"README.md": "ours\n", "src/legacy/app.py": "x = 1\n", "LICENSE": "MIT\n"},
@@ -235,14 +237,14 @@ def test_a_destination_holding_files_of_a_service_is_refused_before_anything_is_
     assert _tree(dst) == before
 
 
-def test_a_generated_service_is_pointed_to_copier_update(tmp_path: Path):
+def test_a_generated_service_is_pointed_to_copier_update(tmp_path: Path) -> None:
     service = _copy_into(tmp_path / "svc")
 
     with pytest.raises(ValueError, match=r"It is a generated service: `copier update`"):
         _copy_into(service)
 
 
-def test_a_folder_with_only_a_repository_and_unrelated_files_is_copied_into(tmp_path: Path):
+def test_a_folder_with_only_a_repository_and_unrelated_files_is_copied_into(tmp_path: Path) -> None:
     unrelated = {"LICENSE": "MIT\n", "docs/design.md": "# Design\n", ".github/CODEOWNERS": "*\n"}
     dst = _folder(tmp_path / "svc", unrelated)
 
@@ -252,7 +254,7 @@ def test_a_folder_with_only_a_repository_and_unrelated_files_is_copied_into(tmp_
     assert all((dst / name).read_text() == text for name, text in unrelated.items())
 
 
-def test_overwrite_replaces_what_the_destination_held(tmp_path: Path):
+def test_overwrite_replaces_what_the_destination_held(tmp_path: Path) -> None:
     dst = _folder(tmp_path / "svc", {"README.md": "ours\n"})
 
     _copy_into(dst, overwrite=True)
@@ -282,7 +284,7 @@ COPIER = str(Path(sys.executable).with_name("copier"))
 )
 def test_the_command_line_ends_with_the_reason_and_writes_nothing(
     tmp_path: Path, arguments: list[str], files: dict[str, str], message: str
-):
+) -> None:
     dst = _folder(tmp_path / "svc", files)
 
     refused = subprocess.run(

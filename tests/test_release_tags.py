@@ -45,7 +45,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-def test_a_clone_gets_every_recorded_release_tag_once(clone: Path):
+def test_a_clone_gets_every_recorded_release_tag_once(clone: Path) -> None:
     first = _tag_releases(clone)
     again = _tag_releases(clone)
 
@@ -58,7 +58,7 @@ def test_a_clone_gets_every_recorded_release_tag_once(clone: Path):
 
 def test_a_service_copied_from_the_tagged_clone_records_the_newest_release(
     clone: Path, tmp_path: Path
-):
+) -> None:
     assert _tag_releases(clone).returncode == 0
     service = tmp_path / "svc"
 
@@ -78,7 +78,7 @@ def _repo_with(tmp_path: Path, record: str) -> Path:
     return repo
 
 
-def test_a_recorded_commit_the_clone_lacks_is_named_and_nothing_is_tagged(tmp_path: Path):
+def test_a_recorded_commit_the_clone_lacks_is_named_and_nothing_is_tagged(tmp_path: Path) -> None:
     repo = _repo_with(tmp_path, "")
     head = _git(["rev-parse", "HEAD"], repo).strip()
     (repo / "releases.toml").write_text(
@@ -95,7 +95,7 @@ def test_a_recorded_commit_the_clone_lacks_is_named_and_nothing_is_tagged(tmp_pa
     assert _tags(repo) == {}
 
 
-def test_a_tag_at_another_commit_is_reported_not_moved(tmp_path: Path):
+def test_a_tag_at_another_commit_is_reported_not_moved(tmp_path: Path) -> None:
     repo = _repo_with(tmp_path, "")
     first = _git(["rev-parse", "HEAD"], repo).strip()
     _git(["commit", "--quiet", "--allow-empty", "-m", "later"], repo)

@@ -33,7 +33,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render(tmp_path_factory.mktemp("svc") / "my-service")
 
 
-def test_copy_leaves_a_first_commit_with_lock_and_api_document(service: Path):
+def test_copy_leaves_a_first_commit_with_lock_and_api_document(service: Path) -> None:
     assert (service / "uv.lock").is_file()
     document = json.loads((service / "api" / "openapi.json").read_text())
     assert "/v1/items" in document["paths"]

@@ -197,7 +197,7 @@ def test_every_task_and_migration_runs_a_script_of_hooks() -> None:
         assert (ROOT / script).is_file(), script
 
 
-def test_every_hook_runs_as_a_script_from_the_service_directory(tmp_path: Path):
+def test_every_hook_runs_as_a_script_from_the_service_directory(tmp_path: Path) -> None:
     """Copier runs each hook as `python <template>/hooks/<hook>.py` in the service: the shared
     module must import from there, outside this repository."""
     for script in ("relock.py", "ratchet.py", "api_document.py", "summary.py"):
@@ -215,13 +215,13 @@ def test_every_hook_runs_as_a_script_from_the_service_directory(tmp_path: Path):
 # --- The update's summary (the hook on its own) ---------------------------------------------
 
 
-def test_the_summary_reads_the_tiers_as_yaml_does():
+def test_the_summary_reads_the_tiers_as_yaml_does() -> None:
     text = (ROOT / "ownership.yml").read_text(encoding="utf-8")
 
     assert summary.read_tiers(text) == yaml.safe_load(text)
 
 
-def test_the_summary_names_what_the_update_changed(tmp_path: Path):
+def test_the_summary_names_what_the_update_changed(tmp_path: Path) -> None:
     service = tmp_path / "svc"
     (service / ".paved").mkdir(parents=True)
     shutil.copy(ROOT / "ownership.yml", service / ".paved" / "ownership.yml")

@@ -1,5 +1,6 @@
 """Enforced files of a service against the template's render: pristine, edited, deleted, stale,
-extra or unknown, with the diff of each edit."""
+extra or unknown, with the diff of each edit.
+"""
 
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ class TemplateRelease:
             raise RenderError(path=subdirectory, message="outside the template") from error
 
     def _walk(self, root: str) -> tuple[_Source, ...]:
-        """copier's `scantree` of the template folder, symlinks followed, each folder sorted."""
+        """Copier's `scantree` of the template folder, symlinks followed, each folder sorted."""
         if root not in self._walks:
             if root and not self._tree.is_dir(root):
                 raise ReleaseError(ref=self.ref, message=f"_subdirectory {root!r} is no folder")
@@ -142,7 +142,7 @@ class TemplateRelease:
                 yield from self._scan(root, relpath, depth + 1)
 
     def _source(self, root: str, relpath: str, src: str, is_dir: bool) -> _Source | None:
-        """copier's `_render_path` up to the rendering of the parts."""
+        """Copier's `_render_path` up to the rendering of the parts."""
         suffix = self._suffix
         if suffix and self._tree.exists(posixpath.join(root, relpath + suffix)):
             return None  # the templated sibling renders this path
@@ -188,7 +188,7 @@ class TemplateRelease:
         rendered: tuple[str, ...] = (),
         extra: dict[str, Any] | None = None,
     ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """copier's `_render_parts`: destination paths (a `yield` tag makes several)."""
+        """Copier's `_render_parts`: destination paths (a `yield` tag makes several)."""
         if not parts:
             if any("/" in part or part == "." for part in rendered):
                 path = str(PurePosixPath(*rendered))  # as copier's Path(*parts) reads them
@@ -237,7 +237,7 @@ class TemplateRelease:
             yield from self._destinations(source, answers, parts[1:], (*rendered, text), extra)
 
     def _excluded(self, context: Mapping[str, Any]) -> Callable[[str], bool]:
-        """copier's `match_exclude`: `_exclude` rendered for a copy, as gitignore patterns."""
+        """Copier's `match_exclude`: `_exclude` rendered for a copy, as gitignore patterns."""
         extra = {**context, "_copier_operation": "copy"}
         patterns = tuple(
             normalize("NFD", line)
@@ -250,7 +250,7 @@ class TemplateRelease:
         return self._specs[patterns]
 
     def _skipped(self, context: Mapping[str, Any]) -> Callable[[str], bool]:
-        """copier's `match_skip`: `_skip_if_exists` rendered, as gitignore patterns."""
+        """Copier's `match_skip`: `_skip_if_exists` rendered, as gitignore patterns."""
         patterns = (
             normalize("NFD", self._render_string(pattern, context))
             for pattern in self._settings.get("skip_if_exists", ())
@@ -266,7 +266,7 @@ class TemplateRelease:
         return template
 
     def _content(self, source: _Source, context: Mapping[str, Any]) -> bytes:
-        """copier's `_render_file`, up to the write."""
+        """Copier's `_render_file`, up to the write."""
         if not source.is_template:
             if source.src not in self._verbatim:
                 self._verbatim[source.src] = self._tree.read_bytes(source.src)
@@ -346,7 +346,7 @@ class TemplateRelease:
 
 
 def _conf(repo: Path, ref: str, commit: str) -> dict[str, Any]:
-    """copier's `_copier_conf`, as `run_copy` with --defaults, --trust and --skip-tasks sets it.
+    """Copier's `_copier_conf`, as `run_copy` with --defaults, --trust and --skip-tasks sets it.
 
     With --overwrite too: the audit writes nowhere, so no check of a destination's existing
     files (the template's first validator) may refuse the answers; into an empty folder, an
@@ -378,7 +378,7 @@ def _conf(repo: Path, ref: str, commit: str) -> dict[str, Any]:
 
 
 def _check_inside(path: str, source: _Source) -> None:
-    """copier's ForbiddenPathError: a rendered path must stay in the service."""
+    """Copier's ForbiddenPathError: a rendered path must stay in the service."""
     normal = posixpath.normpath(path)
     if normal.startswith("/") or normal == ".." or normal.startswith("../"):
         raise RenderError(path=source.src, message=f"renders outside the service: {path}")

@@ -85,7 +85,7 @@ class Questionnaire:
     def _context(
         self, answers: AnswersMap, given: Mapping[str, Any], phase: Phase, answers_path: str
     ) -> dict[str, Any]:
-        """copier's `Worker._render_context()`; `answers.init` is the data copier was given."""
+        """Copier's `Worker._render_context()`; `answers.init` is the data copier was given."""
         combined = answers.combined
         return dict(
             **combined,
@@ -102,7 +102,7 @@ class Questionnaire:
     def _remembered(
         self, combined: Mapping[str, Any], hidden: set[str], given: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """copier's `Worker._answers_to_remember()`, with the recorded `_commit` and source."""
+        """Copier's `Worker._answers_to_remember()`, with the recorded `_commit` and source."""
         remembered = {key: given[key] for key in _RECORDED if given.get(key) is not None}
         remembered.update(
             (key, value)

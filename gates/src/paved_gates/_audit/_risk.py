@@ -228,7 +228,7 @@ def simulate(
 
 
 def _matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
-    """copier's `Worker._path_matcher`: gitignore-style patterns, NFD-normalized."""
+    """Copier's `Worker._path_matcher`: gitignore-style patterns, NFD-normalized."""
     normalized = (unicodedata.normalize("NFD", pattern) for pattern in patterns)
     spec = pathspec.PathSpec.from_lines(_PATTERN_STYLE, normalized)
     return spec.match_file
@@ -274,7 +274,7 @@ def _update_file(
 
 
 def _hidden_from_dircmp(path: str) -> bool:
-    """copier finds removed paths with `filecmp.dircmp`, which skips these names (`tags`...)."""
+    """Copier finds removed paths with `filecmp.dircmp`, which skips these names (`tags`...)."""
     return any(part in filecmp.DEFAULT_IGNORES for part in PurePosixPath(path).parts)
 
 
@@ -347,7 +347,7 @@ def _hunks(old: Sequence[bytes], new: Sequence[bytes]) -> Iterator[_Hunk]:
 
 
 def _apply(hunks: Iterable[_Hunk], image: Sequence[bytes]) -> list[bytes] | None:
-    """git apply's `apply_one_fragment` for each hunk in turn; None when one is rejected."""
+    """Git apply's `apply_one_fragment` for each hunk in turn; None when one is rejected."""
     lines = list(image)
     patched = [False] * len(lines)
     for hunk in hunks:
@@ -361,7 +361,7 @@ def _apply(hunks: Iterable[_Hunk], image: Sequence[bytes]) -> list[bytes] | None
 
 
 def _find(hunk: _Hunk, lines: Sequence[bytes], patched: Sequence[bool]) -> int | None:
-    """git apply's `find_pos`: the nearest line where the preimage matches, forward first."""
+    """Git apply's `find_pos`: the nearest line where the preimage matches, forward first."""
     size = len(hunk.before)
     start = 0 if hunk.at_start else (len(lines) - size if hunk.at_end else hunk.guess)
     start = min(start, len(lines)) if start >= 0 else len(lines)

@@ -232,7 +232,8 @@ _Groups = dict[str, tuple[tuple[str, ...], float | None] | None]
 
 def _groups(document: Document) -> _Groups | None:
     """Critical groups: name -> (globs, threshold), None for a group the gate rejects; None
-    for a `critical` that is not a table (the gate rejects it too)."""
+    for a `critical` that is not a table (the gate rejects it too).
+    """
     coverage = _gates(document, "coverage")
     if "critical" not in coverage:
         return {group.name: (group.globs, group.threshold) for group in DEFAULT_CRITICAL}
@@ -370,7 +371,7 @@ def _deselections(args: Iterable[str]) -> list[str]:
 
 
 def _pytest(document: Document) -> Mapping[Any, Any]:
-    """pytest's settings: `[tool.pytest.ini_options]`, or pytest 9's native `[tool.pytest]`."""
+    """Pytest's settings: `[tool.pytest.ini_options]`, or pytest 9's native `[tool.pytest]`."""
     return {
         **_table(document, "tool", "pytest"),
         **_table(document, "tool", "pytest", "ini_options"),
