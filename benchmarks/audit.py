@@ -63,7 +63,8 @@ def _commit(template: Path, tag: str) -> str:
 def build_fleet(template: Path, root: Path, count: int, seed: int) -> list[Path]:
     """`count` committed service repositories under `root` (see the module docstring)."""
     rng = random.Random(seed)
-    tags, weights = zip(*RELEASES, strict=True)
+    tags = [tag for tag, _ in RELEASES]
+    weights = [weight for _, weight in RELEASES]
     commits = {tag: _commit(template, tag) for tag in tags}
     repos = []
     started = time.monotonic()

@@ -61,12 +61,22 @@ def test_the_reader_reads_a_bare_mirror(tmp_path: Path) -> None:
         assert reader.read(["a.txt"]) == {"a.txt": b"one\n"}
 
 
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def _empty_repo(path: Path) -> Path:
+    _git(path.parent, "init", "-q", path.name)
+    return path
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda p: p, "does not exist"),
-        (lambda p: p.mkdir() or p, "not a git repository"),
-        (lambda p: _git(p.parent, "init", "-q", p.name) or p, "with a commit"),
+        (_folder, "not a git repository"),
+        (_empty_repo, "with a commit"),
     ],
 )
 def test_the_reader_refuses_what_is_not_a_repository(

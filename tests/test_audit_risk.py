@@ -220,7 +220,10 @@ _COPIER_YML = {
 
 
 def _render(text: str) -> str:
-    return jinja2.Template(text, undefined=jinja2.StrictUndefined).render(package_name="orders")
+    rendered: str = jinja2.Template(text, undefined=jinja2.StrictUndefined).render(
+        package_name="orders"
+    )
+    return rendered
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from typing import Any
 
 import yaml
 from paved_gates._audit._policy import Policy, load_policy
@@ -13,8 +14,9 @@ from tests._template import ROOT
 WORKFLOW = ROOT / ".github" / "workflows" / "fleet-audit.yml"
 
 
-def _workflow() -> dict:
-    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+def _workflow() -> dict[str, Any]:
+    workflow: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    return workflow
 
 
 def test_zizmor_pedantic_finds_nothing() -> None:

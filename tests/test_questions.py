@@ -72,6 +72,7 @@ def test_without_a_database_auth_defaults_to_one_that_stores_nothing(copie: Copi
     result = copie.copy(extra_answers={"database": "none"})
 
     assert result.exit_code == 0, result.exception
+    assert result.project_dir is not None
     answers = yaml.safe_load((result.project_dir / ".copier-answers.yml").read_text())
     assert (answers["database"], answers["auth"]) == ("none", "oidc")
 
