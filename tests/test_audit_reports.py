@@ -99,8 +99,10 @@ def test_a_markup_name_gets_a_safe_fact_file(fleet: FleetAudit, tmp_path: Path) 
         ("{not json", "is not JSON"),
         ('{"schema_version": 1, "latest": "0.2.1"}', "malformed audit report"),
         (
-            '{"schema_version": 1, "template": "t", "latest": "1", "releases": [], '
-            '"generated_at": "", "services": [{"name": "x"}]}',
+            (
+                '{"schema_version": 1, "template": "t", "latest": "1", "releases": [], '
+                '"generated_at": "", "services": [{"name": "x"}]}'
+            ),
             "malformed audit report",
         ),
     ],

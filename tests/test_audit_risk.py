@@ -272,8 +272,10 @@ _RENAME = Move(kind="rename", source="config.ini", target="settings.ini", versio
             _INI.replace(b"key12 = 12", b"key12 = team"),
             ("settings.ini",),
             ("config.ini", "settings.ini"),
-            "2.0.0: config.ini -> settings.ini: your edits conflict with the release's; "
-            "resolve the markers",
+            (
+                "2.0.0: config.ini -> settings.ini: your edits conflict with the release's; "
+                "resolve the markers"
+            ),
         ),
         (_INI, (), ("config.ini", "settings.ini"), "config.ini: unedited"),
         (None, (), (), "2.0.0: config.ini: deleted by the team, so settings.ini is not created"),
@@ -306,8 +308,10 @@ def test_a_removal_keeps_an_edited_file_and_a_folder_moves_file_by_file() -> Non
     assert predicted.conflicts == ()
     assert predicted.changed == ("bin/a.sh", "bin/b.sh", "scripts/a.sh", "scripts/b.sh")
     assert predicted.migrations == (
-        "2.0.0: NOTES.md: removed by the release but edited by the team, so kept; "
-        "delete it when done",
+        (
+            "2.0.0: NOTES.md: removed by the release but edited by the team, so kept; "
+            "delete it when done"
+        ),
         "2.0.0: scripts/a.sh -> bin/a.sh: your edits carried over",
         "2.0.0: scripts/b.sh: unedited; the release's change applies as is",
     )
@@ -335,8 +339,10 @@ def test_predict_update_reports_the_risk_the_audit_shows() -> None:
         2,
     )
     assert risk.migrations == (
-        "0.3.0: NOTES.md: removed by the release but edited by the team, so kept; "
-        "delete it when done",
+        (
+            "0.3.0: NOTES.md: removed by the release but edited by the team, so kept; "
+            "delete it when done"
+        ),
     )
 
 

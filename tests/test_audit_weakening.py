@@ -171,8 +171,10 @@ WEAKENINGS = [
         found=[
             (
                 "gates.critical-removed",
-                "src/my_service/core/db.py, src/my_service/*/repository.py, "
-                "src/my_service/core/auth/repository.py",
+                (
+                    "src/my_service/core/db.py, src/my_service/*/repository.py, "
+                    "src/my_service/core/auth/repository.py"
+                ),
                 "src/my_service/core/db.py, src/my_service/*/repository.py",
             )
         ],

@@ -87,7 +87,7 @@ def audit_service(source: ServiceSource, context: Context) -> ServiceAudit:
             service = _audit(reader, service, context)
     except _UnauditableError as stop:
         service = replace(service, issues=(*service.issues, stop.issue))
-    except Exception as exc:  # one broken service never stops the fleet's audit
+    except Exception as exc:  # noqa: BLE001 - one broken service never stops the fleet's audit
         issue = Issue(id="input.internal-error", message=f"{type(exc).__name__}: {exc}")
         service = replace(service, issues=(*service.issues, issue))
     return apply_policy(service, context.policy, context.today)
@@ -260,7 +260,7 @@ def _history(source: str | None, cache: Path) -> History:
     try:
         repo = local_path(ServiceSource(location=source), cache)
         return History(repo, source)
-    except Exception as exc:  # unreachable or not a template: this service cannot be judged
+    except Exception as exc:  # noqa: BLE001 - any failure to read the template: this service cannot be judged
         message = f"the template {source} cannot be read: {exc}"
         raise _UnauditableError(Issue(id="input.template-unavailable", message=message)) from None
 

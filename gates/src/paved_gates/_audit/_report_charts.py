@@ -39,10 +39,14 @@ def histogram(rows: list[ServiceSummary]) -> str:
         y = height - bottom - bar
         centre = index * slot + slot / 2
         parts += [
-            f'<rect class="bar {tone}" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.6:.1f}" '
-            f'height="{bar:.1f}" rx="3"/>',
-            f'<text class="value" x="{centre:.1f}" y="{y - 6:.1f}" text-anchor="middle">'
-            f"{count}</text>",
+            (
+                f'<rect class="bar {tone}" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.6:.1f}" '
+                f'height="{bar:.1f}" rx="3"/>'
+            ),
+            (
+                f'<text class="value" x="{centre:.1f}" y="{y - 6:.1f}" text-anchor="middle">'
+                f"{count}</text>"
+            ),
             f'<text x="{centre:.1f}" y="{height - 8}" text-anchor="middle">{label}</text>',
         ]
         described.append(f"{label} behind: {count}")

@@ -45,8 +45,10 @@ def markdown(fleet: FleetAudit, *, html_report: str = "audit.html") -> str:
     lines += _attention(sorted(rows, key=lambda r: (r.severity, r.name)), len("\n".join(lines)))
     lines += [
         "",
-        f"Every service, its findings and the diffs of its edited files are in `{html_report}`"
-        " (one self-contained page: open it in a browser).",
+        (
+            f"Every service, its findings and the diffs of its edited files are in `{html_report}`"
+            " (one self-contained page: open it in a browser)."
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -58,8 +60,10 @@ def _header(fleet: FleetAudit, totals: FleetTotals) -> list[str]:
     else:
         verdict = "✅ Every service is within the policy."
     lines = [
-        f"## paved fleet audit: {totals.services} services,"
-        f" latest release {_text(fleet.latest, 40)}",
+        (
+            f"## paved fleet audit: {totals.services} services,"
+            f" latest release {_text(fleet.latest, 40)}"
+        ),
         "",
         verdict,
         "",
