@@ -179,6 +179,7 @@ def _fleet(root: Path, count: int, seed: int) -> tuple[Path, list[Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time the audit of the fleet against the naive way, `--repeat` rounds; print the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)

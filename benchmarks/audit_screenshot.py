@@ -39,6 +39,7 @@ def screenshots(output: Path, *, service: str = "refunds") -> list[Path]:
 
 
 def main() -> None:
+    """Save the screenshots to `--output` and print their paths."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "img")
     parser.add_argument("--service", default="refunds", help="the service of the drill-down")

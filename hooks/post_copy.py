@@ -103,8 +103,10 @@ def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def start_repository(here: Path) -> bool:
-    """Make `here` a git repository unless it is in one; whether it is a repository's root with
-    no commit yet (just initialised, or a clone of an empty repository), to commit into.
+    """Make `here` a git repository unless it is in one.
+
+    Returns whether `here` is a repository's root with no commit yet (just initialised, or a
+    clone of an empty repository), to commit into.
     """
     if shutil.which("git") is None:
         _say("git is not installed: the service is not a repository yet (`git init`)")
@@ -147,8 +149,9 @@ def first_commit(here: Path, name: str) -> bool:
 
 
 def install(here: Path, package: str) -> list[str]:
-    """Lock and install the environment, generate the gRPC modules and write the API
-    documents; the commands left to run, for those that could not.
+    """Lock and install the environment, generate the gRPC modules, write the API documents.
+
+    Returns the commands left to run, for those that could not.
     """
     uv = shutil.which("uv")
     if uv is None:

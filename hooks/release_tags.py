@@ -36,6 +36,7 @@ class Release:
 
     @property
     def tag(self) -> str:
+        """The release's git tag."""
         return f"v{self.version}"
 
 

@@ -112,7 +112,7 @@ IDEMPOTENCY = 'idempotency = { globs = ["src/my_service/core/idempotency.py"], t
 OVERRIDE = '[[tool.mypy.overrides]]\nmodule = ["{module}"]\n{option}\n\n[[tool.mypy.overrides]]'
 
 WEAKENINGS = [
-    # [tool.gates]
+    # The gates table
     seed(
         "gate-disabled",
         path=PYPROJECT,
@@ -495,7 +495,7 @@ def test_a_weakening_is_reported_with_the_template_s_and_the_service_s_value(
     template = renders[weakening.service]
     service = edited(template, weakening.path, weakening.edit)
     issues = weakened_gates(template=template, service=service, today=TODAY)
-    assert found(issues) == [(id, weakening.path, *values) for id, *values in weakening.found]
+    assert found(issues) == [(rule, weakening.path, *values) for rule, *values in weakening.found]
     assert weakening.mentions in issues[0].message
 
 

@@ -87,7 +87,7 @@ def _template_repo(source: str, cache: Path) -> Path:
 def _report(fleet: FleetAudit, output: Path) -> int:
     write_reports(fleet, output)
     totals = FleetTotals.of(ServiceSummary.of(service) for service in fleet.services)
-    print(
+    print(  # noqa: T201 - the one-line summary a person running the audit reads
         f"audit: {totals.services} services: {totals.on_latest} on {fleet.latest}, "
         f"{totals.behind} behind, {totals.enforced_edits} with enforced edits, "
         f"{totals.weakened} with weakened gates, {totals.problems} not fully read; "

@@ -1,5 +1,6 @@
-"""Enforced files of a service against the template's render: pristine, edited, deleted, stale,
-extra or unknown, with the diff of each edit.
+"""Enforced files of a service against the template's render, with the diff of each edit.
+
+Each file is pristine, edited, deleted, stale, extra or unknown.
 """
 
 from __future__ import annotations

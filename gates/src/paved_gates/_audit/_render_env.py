@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import ChainMap, defaultdict
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from functools import partial
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
+import jinja2
 import yaml
 from copier._jinja_ext import SandboxedEnvironment, YieldContext, YieldExtension
 from copier._types import LazyDict
@@ -34,7 +35,7 @@ class _ConfigLoader(yaml.SafeLoader):
     """copier.yml's loader: `!include` would read files by glob, which this audit does not."""
 
 
-def _include(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+def _include(loader: yaml.SafeLoader, node: yaml.Node) -> NoReturn:
     raise yaml.constructor.ConstructorError(
         None, None, "`!include` in copier.yml is not supported by the audit", node.start_mark
     )
@@ -43,7 +44,7 @@ def _include(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 _ConfigLoader.add_constructor("!include", _include)
 
 
-def _flatten(items: Any) -> list[Any]:
+def _flatten(items: object) -> list[Any]:
     if not isinstance(items, list | tuple):
         return [items]
     return [leaf for item in items for leaf in _flatten(item)]
@@ -82,7 +83,7 @@ def load_config(tree: TemplateTree, ref: str) -> dict[str, Any]:
 class Environment(SandboxedEnvironment):
     """Copier's sandbox that compiles each source string once: renders reuse the code."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, **options: Any) -> None:  # noqa: ANN401 - Jinja's options, each its own type
         super().__init__(**options)
         self._strings: dict[str, Template] = {}
 
@@ -113,7 +114,9 @@ class _TreeLoader(BaseLoader):
     def __init__(self, tree: TemplateTree) -> None:
         self._tree = tree
 
-    def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
         path = "/".join(split_template_path(template))
         try:
             content = self._tree.read_bytes(path)
@@ -122,7 +125,7 @@ class _TreeLoader(BaseLoader):
         return content.decode("utf-8"), path, lambda: True
 
 
-def _to_json_fallback(value: Any) -> Any:
+def _to_json_fallback(value: object) -> object:
     if isinstance(value, LazyDict):
         return dict(value)
     if isinstance(value, PurePath):

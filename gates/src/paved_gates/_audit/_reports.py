@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 from paved_gates._audit._insights import facts
 from paved_gates._audit._model import SCHEMA_VERSION, FleetAudit
@@ -78,7 +77,7 @@ def _file_names(fleet: FleetAudit) -> list[str]:
     return names
 
 
-def _json(data: Any) -> str:
+def _json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 

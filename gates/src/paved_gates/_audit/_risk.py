@@ -291,7 +291,7 @@ def _merge_file(old: bytes, team: bytes, new: bytes) -> tuple[bytes, bool]:
 
 
 def _lines(data: bytes) -> list[bytes]:
-    """Lines as git's diff sees them: split on `\\n` only, each keeping its end."""
+    r"""Lines as git's diff sees them: split on `\n` only, each keeping its end."""
     lines = [line + b"\n" for line in data.split(b"\n")]
     lines[-1] = lines[-1][:-1]
     return lines if lines[-1] else lines[:-1]

@@ -102,7 +102,8 @@ def _yaml(data: bytes) -> Document:
     if document is None:
         return {}
     if not isinstance(document, dict):
-        raise ValueError(f"the top level is a {type(document).__name__}, not a mapping")
+        # A ValueError, as every parse failure: `_read` reports it as malformed input.
+        raise ValueError(f"the top level is a {type(document).__name__}, not a mapping")  # noqa: TRY004
     return document
 
 
@@ -119,27 +120,27 @@ def _read(
         return Issue(id="input.malformed", path=path, message=f"{path} is not valid {kind}: {exc}")
 
 
-def _table(document: Any, *keys: str) -> Mapping[Any, Any]:
+def _table(document: object, *keys: str) -> Mapping[Any, Any]:
     """The table at `keys`, empty when absent or not a table."""
     for key in keys:
         document = document.get(key) if isinstance(document, Mapping) else None
     return document if isinstance(document, Mapping) else {}
 
 
-def _strings(value: Any) -> tuple[str, ...] | None:
+def _strings(value: object) -> tuple[str, ...] | None:
     """A list of strings; None for anything else (the gate rejects it, so nothing weakens)."""
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return tuple(value)
     return None
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     """A configuration value as the file spells it."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -150,8 +151,8 @@ def _shown(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def _issue(id: str, message: str, expected: str, actual: str, path: str = PYPROJECT) -> Issue:
-    return Issue(id=f"gates.{id}", message=message, path=path, expected=expected, actual=actual)
+def _issue(rule: str, message: str, expected: str, actual: str, path: str = PYPROJECT) -> Issue:
+    return Issue(id=f"gates.{rule}", message=message, path=path, expected=expected, actual=actual)
 
 
 # pyproject.toml: [tool.gates], [tool.mypy], [tool.pytest], [tool.coverage] ----------------
@@ -231,8 +232,9 @@ _Groups = dict[str, tuple[tuple[str, ...], float | None] | None]
 
 
 def _groups(document: Document) -> _Groups | None:
-    """Critical groups: name -> (globs, threshold), None for a group the gate rejects; None
-    for a `critical` that is not a table (the gate rejects it too).
+    """Critical groups: name -> (globs, threshold), None for a group the gate rejects.
+
+    None for a `critical` that is not a table (the gate rejects it too).
     """
     coverage = _gates(document, "coverage")
     if "critical" not in coverage:
@@ -287,13 +289,13 @@ def _lint_paths(template: Document, service: Document) -> Iterator[Issue]:
         yield _issue("lint-ignored", message, workflows, moved)
 
 
-def _folder(value: Any) -> str | None:
+def _folder(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     return value.strip().removeprefix("./").rstrip("/")
 
 
-def _expiry(value: Any) -> dt.date | None:
+def _expiry(value: object) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -438,7 +440,7 @@ _LAX_OPTIONS = frozenset(
 _LISTED_OPTIONS = frozenset({"disable_error_code", "exclude", "untyped_calls_exclude"})
 
 
-def _relaxes(option: str, value: Any) -> bool:
+def _relaxes(option: str, value: object) -> bool:
     if _STRICT_OPTION.fullmatch(option):
         return value is False
     if option in _LAX_OPTIONS:
@@ -464,7 +466,7 @@ def _mypy_options(document: Document) -> dict[tuple[str, str], Any]:
     return options
 
 
-def _unset(option: str) -> Any:
+def _unset(option: str) -> list[str] | str | bool:
     """An option's value where the template leaves it unset (under `strict = true`)."""
     if option in _LISTED_OPTIONS:
         return []
@@ -662,7 +664,7 @@ def _blocking(
 _NEVER_SKIPS = frozenset({"", "true", "always()", "success()", "!cancelled()"})
 
 
-def _condition(value: Any) -> str:
+def _condition(value: object) -> str:
     """An `if:` as GitHub reads it: `${{ x }}` and `x` are the same condition."""
     text = _shown(value).strip() if value is not None else ""
     if text.startswith("${{") and text.endswith("}}"):
@@ -713,7 +715,7 @@ def _matrix(
             yield _issue("workflow-job-removed", message, "none", shown, path)
 
 
-def _list(value: Any) -> list[Any]:
+def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
@@ -746,7 +748,7 @@ def _match(
     return None
 
 
-def _commands(run: Any) -> list[str]:
+def _commands(run: object) -> list[str]:
     """The lines of a `run:` script that do something (comments left out)."""
     lines = run.splitlines() if isinstance(run, str) else []
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
@@ -756,7 +758,7 @@ def _gate_commands(lines: Iterable[str]) -> set[str]:
     return {" ".join(found.split()) for line in lines for found in _GATE_COMMAND.findall(line)}
 
 
-def _run(path: str, label: str, expected: Any, actual: Any) -> Iterator[Issue]:
+def _run(path: str, label: str, expected: object, actual: object) -> Iterator[Issue]:
     expected_lines, actual_lines = _commands(expected), _commands(actual)
     shown = actual_lines[0] if actual_lines else "(no run)"
     kept = _gate_commands(actual_lines)
