@@ -66,17 +66,19 @@ def load_policy(path: Path | None) -> Policy:
         max_releases_behind=table.integer(
             "max-releases-behind", defaults.max_releases_behind, minimum=0
         ),
-        unsupported_release=_allowed(table, "unsupported-release", defaults.unsupported_release),
-        enforced_edits=_allowed(table, "enforced-edits", defaults.enforced_edits),
-        weakened_gates=_allowed(table, "weakened-gates", defaults.weakened_gates),
-        update_conflicts=_allowed(table, "update-conflicts", defaults.update_conflicts),
+        unsupported_release=_allowed(
+            table, "unsupported-release", default=defaults.unsupported_release
+        ),
+        enforced_edits=_allowed(table, "enforced-edits", default=defaults.enforced_edits),
+        weakened_gates=_allowed(table, "weakened-gates", default=defaults.weakened_gates),
+        update_conflicts=_allowed(table, "update-conflicts", default=defaults.update_conflicts),
         waivers=tuple(_waiver(item) for item in table.tables("waivers")),
     )
     table.check_unknown()
     return policy
 
 
-def _allowed(table: Table, key: str, default: bool) -> bool:
+def _allowed(table: Table, key: str, *, default: bool) -> bool:
     """`allow` or `deny`."""
     value = table.string(key, "allow" if default else "deny")
     if value not in {"allow", "deny"}:

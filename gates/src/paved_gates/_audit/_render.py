@@ -135,13 +135,13 @@ class TemplateRelease:
                 raise ReleaseError(ref=self.ref, message=str(error)) from error
             if not is_dir and not self._tree.is_file(src):
                 raise ReleaseError(ref=self.ref, message=f"{src}: a dangling symlink or submodule")
-            source = self._source(root, relpath, src, is_dir)
+            source = self._source(root, relpath, src, is_dir=is_dir)
             if source is not None:
                 yield source
             if is_dir:
                 yield from self._scan(root, relpath, depth + 1)
 
-    def _source(self, root: str, relpath: str, src: str, is_dir: bool) -> _Source | None:
+    def _source(self, root: str, relpath: str, src: str, *, is_dir: bool) -> _Source | None:
         """Copier's `_render_path` up to the rendering of the parts."""
         suffix = self._suffix
         if suffix and self._tree.exists(posixpath.join(root, relpath + suffix)):
@@ -380,7 +380,7 @@ def _conf(repo: Path, ref: str, commit: str) -> dict[str, Any]:
 def _check_inside(path: str, source: _Source) -> None:
     """Copier's ForbiddenPathError: a rendered path must stay in the service."""
     normal = posixpath.normpath(path)
-    if normal.startswith("/") or normal == ".." or normal.startswith("../"):
+    if normal == ".." or normal.startswith(("/", "../")):
         raise RenderError(path=source.src, message=f"renders outside the service: {path}")
 
 

@@ -90,7 +90,7 @@ class Environment(SandboxedEnvironment):
     def from_string(
         self,
         source: str | nodes.Template,
-        globals: MutableMapping[str, Any] | None = None,
+        globals: MutableMapping[str, Any] | None = None,  # noqa: A002 - Jinja's parameter name
         template_class: type[Template] | None = None,
     ) -> Template:
         """Jinja's `from_string`, memoized for plain sources (copier compiles afresh each time)."""

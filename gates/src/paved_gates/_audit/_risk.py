@@ -315,7 +315,7 @@ class _Matcher(difflib.SequenceMatcher[bytes]):
         isjunk: Callable[[bytes], bool] | None = None,
         a: Sequence[bytes] = (),
         b: Sequence[bytes] = (),
-        autojunk: bool = False,
+        autojunk: bool = False,  # noqa: FBT001, FBT002 - SequenceMatcher's signature, merge3 calls it
     ) -> None:
         super().__init__(isjunk, a, b, autojunk=False)
 
