@@ -347,7 +347,7 @@ def _hunks(old: Sequence[bytes], new: Sequence[bytes]) -> Iterator[_Hunk]:
 
 
 def _apply(hunks: Iterable[_Hunk], image: Sequence[bytes]) -> list[bytes] | None:
-    """Git apply's `apply_one_fragment` for each hunk in turn; None when one is rejected."""
+    """`git apply`'s `apply_one_fragment` for each hunk in turn; None when one is rejected."""
     lines = list(image)
     patched = [False] * len(lines)
     for hunk in hunks:
@@ -361,7 +361,7 @@ def _apply(hunks: Iterable[_Hunk], image: Sequence[bytes]) -> list[bytes] | None
 
 
 def _find(hunk: _Hunk, lines: Sequence[bytes], patched: Sequence[bool]) -> int | None:
-    """Git apply's `find_pos`: the nearest line where the preimage matches, forward first."""
+    """`git apply`'s `find_pos`: the nearest line where the preimage matches, forward first."""
     size = len(hunk.before)
     start = 0 if hunk.at_start else (len(lines) - size if hunk.at_end else hunk.guess)
     start = min(start, len(lines)) if start >= 0 else len(lines)

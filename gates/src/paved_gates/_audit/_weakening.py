@@ -373,7 +373,7 @@ def _deselections(args: Iterable[str]) -> list[str]:
 
 
 def _pytest(document: Document) -> Mapping[Any, Any]:
-    """Pytest's settings: `[tool.pytest.ini_options]`, or pytest 9's native `[tool.pytest]`."""
+    """`pytest`'s settings: `[tool.pytest.ini_options]`, or pytest 9's native `[tool.pytest]`."""
     return {
         **_table(document, "tool", "pytest"),
         **_table(document, "tool", "pytest", "ini_options"),
