@@ -228,6 +228,15 @@ def test_files_left_at_an_older_release_are_stale(
     assert "edited" not in {f["state"] for f in services["stale"]["files"]}
 
 
+def test_a_catalog_naming_another_release_than_the_answers_is_found(
+    report: tuple[int, dict[str, dict[str, Any]], Path],
+) -> None:
+    _, services, _ = report
+    issues = {i["id"]: i for i in services["stale"]["issues"]}
+    mismatch = issues["version.catalog-mismatch"]
+    assert (mismatch["expected"], mismatch["actual"]) == (LATEST, "v0.2.0")
+
+
 @pytest.mark.parametrize(
     ("name", "finding"),
     [

@@ -30,6 +30,7 @@ __all__ = ["Context", "audit_service"]
 ANSWERS = ".copier-answers.yml"
 CATALOG = "catalog-info.yaml"
 RESULTS = "gate-results/"
+_VERSION_ANNOTATION = "paved.dev/template-version"
 #: libyaml's safe loader where PyYAML has it (several times faster), else the pure one.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -105,9 +106,10 @@ def _reader(source: ServiceSource, cache: Path) -> Iterator[RepoReader]:
 
 def _audit(reader: RepoReader, service: ServiceAudit, context: Context) -> ServiceAudit:
     answers = _answers(reader)
+    catalog = _catalog_metadata(reader)
     service = replace(
         service,
-        name=_catalog_name(reader) or str(answers.get("service_name") or service.name),
+        name=_text(catalog.get("name")) or str(answers.get("service_name") or service.name),
         team=service.team or _text(answers.get("owner")),
         gate_results=_gate_results(reader),
     )
@@ -117,7 +119,11 @@ def _audit(reader: RepoReader, service: ServiceAudit, context: Context) -> Servi
     resolution = history.resolve(recorded) if recorded else None
     version = _version(recorded, resolution.release if resolution else None, history)
     service = replace(service, version=version)
-    issues = [*_version_issues(version), *_unknown_questions(answers, history)]
+    issues = [
+        *_version_issues(version),
+        *_catalog_issues(catalog, recorded),
+        *_unknown_questions(answers, history),
+    ]
     if resolution is None or resolution.commit is None or resolution.release is None:
         unknown = unknown_files(reader.files, reader.read([OWNERSHIP]))
         return replace(service, files=unknown, issues=(*service.issues, *issues))
@@ -211,20 +217,39 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _catalog_name(reader: RepoReader) -> str | None:
-    """`metadata.name` of the service's Backstage entity (the key of its insights)."""
+def _catalog_metadata(reader: RepoReader) -> dict[str, Any]:
+    """`metadata` of the service's Backstage entity: its name keys the insights."""
     content = reader.read([CATALOG]).get(CATALOG)
-    if content is None:
-        return None
     try:
-        documents = list(yaml.load_all(content, Loader=_Loader))
+        documents = list(yaml.load_all(content or b"", Loader=_Loader))
     except yaml.YAMLError:
-        return None
+        return {}
     for document in documents:
         metadata = document.get("metadata") if isinstance(document, dict) else None
-        if isinstance(metadata, dict) and _text(metadata.get("name")):
-            return str(metadata["name"])
-    return None
+        if isinstance(metadata, dict):
+            return metadata
+    return {}
+
+
+def _catalog_issues(metadata: Mapping[str, Any], recorded: str) -> list[Issue]:
+    """The catalog's `paved.dev/template-version` must name the release the answers record."""
+    annotations = metadata.get("annotations")
+    claimed = annotations.get(_VERSION_ANNOTATION) if isinstance(annotations, dict) else None
+    if claimed is None or not recorded or str(claimed) == recorded:
+        return []
+    message = (
+        f"{CATALOG} says {_VERSION_ANNOTATION} {claimed}, but {ANSWERS} records {recorded}: "
+        "Backstage shows the wrong release"
+    )
+    return [
+        Issue(
+            id="version.catalog-mismatch",
+            path=CATALOG,
+            message=message,
+            expected=recorded,
+            actual=str(claimed),
+        )
+    ]
 
 
 def _gate_results(reader: RepoReader) -> dict[str, str]:
