@@ -334,11 +334,9 @@ def timed_round(server: Server, load: Load, plan: Plan, work: Path, seconds: flo
 @contextmanager
 def profiling(server: Server, plan: Plan, endpoint: str, seconds: float) -> Iterator[None]:
     """Record py-spy samples of the server's processes during one round, if asked."""
-    if plan.profile is None:
-        yield
-        return
+    assert plan.profile is not None
     plan.profile.mkdir(parents=True, exist_ok=True)
-    out = plan.profile / f"{server.name}-{endpoint.replace(' ', '-')}.txt"
+    out = plan.profile / f"{server.name}-{server.pid}-{endpoint.replace(' ', '-')}.txt"
     spy = subprocess.Popen(
         [
             *("py-spy", "record", "--subprocesses", "--format", "raw", "--rate", "200"),
@@ -357,25 +355,26 @@ Results = dict[str, dict[str, list[Round]]]
 
 
 def alternate(servers: dict[str, Server], seeded: Seeded, plan: Plan, work: Path) -> Results:
-    """Rounds of each endpoint alternating between the apps; a warm-up round first, unkept."""
+    """Rounds of each endpoint alternating between the apps; a warm-up round first, unkept.
+
+    With `plan.profile`, the service's warm-up round lasts a whole round under py-spy, so
+    the kept rounds are never slowed by the sampler.
+    """
     results: Results = {endpoint: {app: [] for app in servers} for endpoint in plan.endpoints}
     requests = loads(seeded)
     for endpoint in plan.endpoints:
-        for server in servers.values():
-            timed_round(server, requests[endpoint], plan, work, plan.warmup)
-        for n in range(plan.rounds):
+        for app, server in servers.items():
+            if app == "service" and plan.profile is not None:
+                with profiling(server, plan, endpoint, plan.seconds):
+                    timed_round(server, requests[endpoint], plan, work, plan.seconds)
+            else:
+                timed_round(server, requests[endpoint], plan, work, plan.warmup)
+        for _ in range(plan.rounds):
             for app, server in servers.items():
-                profile = n == 0 and app == "service"
-                with profiling(server, plan, endpoint, plan.seconds) if profile else _nothing():
-                    kept = timed_round(server, requests[endpoint], plan, work, plan.seconds)
+                kept = timed_round(server, requests[endpoint], plan, work, plan.seconds)
                 results[endpoint][app].append(kept)
                 _progress(f"{endpoint:<12} {app:<8} {kept.rps:8.0f} req/s p99 {kept.p99_ms:.1f} ms")
     return results
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _progress(message: str) -> None:
