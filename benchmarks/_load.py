@@ -559,8 +559,10 @@ def _traced(*args, **kwargs):
 
 
 def _report(path):
-    while True:
-        path.write_text(str(_seen[0]))
+    partial = path.with_suffix(".partial")
+    while True:  # written aside and renamed: a reader never sees a half-written count
+        partial.write_text(str(_seen[0]))
+        os.replace(partial, path)
         time.sleep(0.05)
 
 
@@ -589,4 +591,4 @@ class SqliteStatementCounter:
     def total(self) -> int:
         """Statements counted so far, over every counted process (reports lag by 50 ms)."""
         time.sleep(0.15)
-        return sum(int(p.read_text() or 0) for p in self._out.iterdir())
+        return sum(int(p.read_text()) for p in self._out.iterdir() if not p.suffix)

@@ -93,6 +93,7 @@ class Plan:
     endpoints: tuple[str, ...] = ENDPOINTS
     vcs_ref: str = "HEAD"
     profile: Path | None = None
+    prices: bool = False
 
 
 QUICK = Plan(rounds=1, seconds=2, warmup=1, counted_requests=20, sustained_seconds=6)
@@ -504,6 +505,73 @@ def sustained_writes(server: Server, seeded: Seeded, plan: Plan, work: Path) -> 
     return Sustained(creates=creates, samples=samples, errors=errors)
 
 
+# --- the price of each standard -------------------------------------------------------------
+
+#: Settings that turn one standard off (or back to its former cost), to price it.
+VARIANTS = {
+    "tracing off (OTEL_TRACES_SAMPLER=always_off)": {"OTEL_TRACES_SAMPLER": "always_off"},
+    "no span per SQL statement": {"OTEL_TRACE_SQL_STATEMENTS": "false"},
+    "access log off (LOG_LEVEL=WARNING)": {"LOG_LEVEL": "WARNING"},
+    "rate limit off": {"RATE_LIMIT_PER_MINUTE": "0"},
+    "user row on every request (AUTH_CACHE_SECONDS=0)": {"AUTH_CACHE_SECONDS": "0"},
+}
+PRICED = ("GET item", "POST create")
+
+
+def prices(
+    default: Server,
+    service: Path,
+    database: Database,
+    seeded: Seeded,
+    *,
+    plan: Plan,
+    work: Path,
+    sink: OtlpSink,
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """CPU ms per request the default service spends over each variant, and req/s ratio.
+
+    Each variant runs beside the default instance; their rounds alternate.
+    """
+    requests = loads(seeded)
+    found: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, overrides in VARIANTS.items():
+        env = {**service_env(database, sink=sink, workers=plan.workers), **overrides}
+        with start_service(service, env, work / "variant.log", name="variant") as variant:
+            variant.wait_ready()
+            found[name] = {}
+            for endpoint in PRICED:
+                kept: dict[str, list[Round]] = {"default": [], "variant": []}
+                for server in (default, variant):
+                    timed_round(server, requests[endpoint], plan, work, plan.warmup)
+                for _ in range(plan.rounds):
+                    for key, server in (("default", default), ("variant", variant)):
+                        kept[key].append(
+                            timed_round(server, requests[endpoint], plan, work, plan.seconds)
+                        )
+                cpu = _median(kept["default"], "cpu_ms_per_request") - _median(
+                    kept["variant"], "cpu_ms_per_request"
+                )
+                rps = _median(kept["default"], "rps") / _median(kept["variant"], "rps")
+                found[name][endpoint] = (cpu, rps)
+                _progress(f"{name}: {endpoint} {cpu:+.2f} ms/req, x{rps:.2f} req/s")
+    return found
+
+
+def prices_table(report: Report) -> str:
+    """What each standard costs the service, per request."""
+    lines = [
+        f"Price of each standard ({report.database}): CPU ms per request the default service "
+        "spends over a variant without it, and the default's req/s over the variant's.",
+        "",
+        "| variant | " + " | ".join(f"{e} CPU ms/req, req/s ratio" for e in PRICED) + " |",
+        "|---|" + "---|" * len(PRICED),
+    ]
+    for name, by_endpoint in report.prices.items():
+        cells = " | ".join(f"{cpu:+.2f}, {rps:.2f}" for cpu, rps in by_endpoint.values())
+        lines.append(f"| {name} | {cells} |")
+    return "\n".join(lines)
+
+
 # --- one database ---------------------------------------------------------------------------
 
 
@@ -516,6 +584,7 @@ class Report:
     results: Results = field(default_factory=dict)
     counted: dict[str, dict[str, Counted]] = field(default_factory=dict)
     sustained: Sustained | None = None
+    prices: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
 
 
 def measure_database(kind: str, plan: Plan, work: Path, sink: OtlpSink) -> Report:
@@ -543,6 +612,10 @@ def measure_database(kind: str, plan: Plan, work: Path, sink: OtlpSink) -> Repor
             if kind == plan.databases[-1]:
                 _progress(f"{kind}: sustained writes for {plan.sustained_seconds:g} s")
                 report.sustained = sustained_writes(svc, seeded, plan, work)
+            if plan.prices:
+                report.prices = prices(
+                    svc, service, database, seeded, plan=plan, work=work, sink=sink
+                )
         _progress(f"{kind}: counting round trips and spans")
         report.counted = count_all(service, database, seeded, plan=plan, work=work, sink=sink)
     return report
@@ -621,6 +694,7 @@ def render(reports: Sequence[Report], plan: Plan) -> str:
     )
     parts = [head, *(table(r, plan) for r in reports)]
     parts += [sustained_table(r, plan) for r in reports if r.sustained is not None]
+    parts += [prices_table(r) for r in reports if r.prices]
     return "\n\n".join(parts) + "\n"
 
 
@@ -648,6 +722,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--vcs-ref", default="HEAD")
     parser.add_argument("--profile", type=Path, help="write py-spy raw samples here")
     parser.add_argument("--readme", action="store_true", help="write the figures to README.md")
+    parser.add_argument("--prices", action="store_true", help="price each standard (+3 min)")
     args = parser.parse_args(argv)
     plan = replace(
         QUICK if args.quick else Plan(),
@@ -656,6 +731,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         workers=args.workers,
         vcs_ref=args.vcs_ref,
         profile=args.profile,
+        prices=args.prices,
     )
     if args.rounds:
         plan = replace(plan, rounds=args.rounds)
