@@ -3,9 +3,11 @@
 The template repository holds the newest supported release of releases.toml and this working
 tree as the next release (tests/_releases.py). Each sample starts from a service generated at
 the release, locked (`uv lock`) and committed, as a team has it; only `copier update` is timed,
-including its migrations (threshold ratchet, `uv lock`, the API document, which syncs the
-environment). Rendering the new release alone (`copier copy --skip-tasks`) is timed alongside
-as the baseline: an update renders the template three times, merges, and runs those steps.
+including its migrations (threshold ratchet, `uv lock` and a sync of an existing environment,
+the API document). It runs both in the service as generated (its `.venv` in place, as on a
+developer's machine) and in a fresh clone of it (no environment, as in a bot's update job).
+Rendering the new release alone (`copier copy --skip-tasks`) is timed alongside as the
+baseline: an update renders the template twice, merges, and runs those steps.
 
     uv run python -m benchmarks.update --repeat 5
 """
@@ -40,24 +42,35 @@ def _timed(args: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def run(repeat: int) -> tuple[Samples, Samples, str]:
-    """Samples of `copier update` (newest release to next) and of rendering the next alone."""
+def run(repeat: int) -> tuple[Samples, list[Samples], str]:
+    """Samples of rendering the next release alone and of `copier update` to it.
+
+    The update runs in a developer's checkout (its `.venv` in place) and in a fresh clone of
+    the same service (no environment, as a bot's update job has it); the three alternate.
+    """
     release = supported()[-1]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         template = template_repo(work / "paved", at=[release])
         update_s: list[float] = []
+        clone_s: list[float] = []
         copy_s: list[float] = []
         for i in range(repeat):
-            service = _service_at(template, release.tag, work / f"svc-{i}")
-            update_s.append(_timed([COPIER, "update", *QUIET], service))
             dst = work / f"copy-{i}"
             render = [COPIER, "copy", *QUIET, "--skip-tasks", str(template), str(dst)]
             copy_s.append(_timed(render, work))
+            service = _service_at(template, release.tag, work / f"svc-{i}")
+            clone = work / f"clone-{i}"
+            sh(["git", "clone", "--quiet", str(service), str(clone)], work)
+            update_s.append(_timed([COPIER, "update", *QUIET], service))
+            clone_s.append(_timed([COPIER, "update", *QUIET], clone))
         path = f"{release.version} -> {next_version()}"
         return (
-            Samples("copier update", tuple(update_s)),
             Samples("copier copy --skip-tasks", tuple(copy_s)),
+            [
+                Samples("copier update (checkout with .venv)", tuple(update_s)),
+                Samples("copier update (fresh clone, no .venv)", tuple(clone_s)),
+            ],
             path,
         )
 
@@ -67,11 +80,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    update, copy, path = run(args.repeat)
+    copy, updates, path = run(args.repeat)
     print(f"update of the default service, {path}: wall time in s (with its migrations)")
     print("| operation | median | range | n | vs render |\n|---|---|---|---|---|")
     print(copy.row())
-    print(update.row(copy))
+    for update in updates:
+        print(update.row(copy))
 
 
 if __name__ == "__main__":

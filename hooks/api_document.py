@@ -23,6 +23,23 @@ if not __package__:  # run by copier as a script: import `hooks` from the reposi
 from hooks._common import has_conflict_markers, service_env, unmerged_paths
 
 
+def _command(here: Path, package: str) -> list[str] | None:
+    """How to run `<package>.openapi`: in the service's environment, else in a new one.
+
+    `hooks/relock.py` has just synced an existing `.venv` to the new lock, so its interpreter
+    runs the module as is. Without one (a bot's fresh checkout), `uv run` creates it with the
+    runtime dependencies only: the dev group (test tools, the vendored gates' build) is not
+    needed to import the application.
+    """
+    for python in (here / ".venv" / "bin" / "python", here / ".venv" / "Scripts" / "python.exe"):
+        if python.is_file():
+            return [str(python), "-m", f"{package}.openapi"]
+    uv = shutil.which("uv")
+    if uv is None:
+        return None
+    return [uv, "run", "--locked", "--no-dev", "--quiet", "python", "-m", f"{package}.openapi"]
+
+
 def main(argv: list[str]) -> int:
     """Regenerate the API documents in `api/` of the service in the current directory, if any."""
     if len(argv) != 2:  # the script and the package
@@ -40,13 +57,13 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 0
-    uv = shutil.which("uv")
-    if uv is None:
+    command = _command(here, package)
+    if command is None:
         print("api-document: uv is not on PATH; run `make api-spec`.", file=sys.stderr)
         return 0
     env = service_env()
     written = subprocess.run(
-        [uv, "run", "--locked", "--quiet", "python", "-m", f"{package}.openapi"],
+        command,
         cwd=here,
         env=env,
         capture_output=True,

@@ -3,9 +3,10 @@
 The lock file is never part of the template (copier.yml `_exclude`), so copier never merges it
 line by line; this `_migrations` task re-resolves it instead with `uv lock`, which keeps every
 pin that still satisfies the merged requirements. Where the service already has an environment
-(`.venv`, a developer's checkout), it is synced to the new lock with the vendored gates
-rebuilt: `tools/gates` may change within one version, and uv would keep the old build. Standard
-library only. It never fails the update: when it cannot lock, it says why and what to run.
+(`.venv`, a developer's checkout), it is synced to the new lock, with the vendored gates rebuilt
+when the update changed them: `tools/gates` may change within one version, and uv would keep
+the old build. Standard library only. It never fails the update: when it cannot lock, it says
+why and what to run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ from hooks._common import has_conflict_markers, service_env
 
 #: The gates package every service vendors as `tools/gates` (a path dependency).
 VENDORED_GATES = "paved-gates"
+
+
+def _gates_changed(here: Path) -> bool:
+    """Whether `tools/gates` differs from the last commit (True when git cannot tell)."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", "tools/gates"],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return status.returncode != 0 or bool(status.stdout.strip())
 
 
 def main() -> int:
@@ -51,8 +64,10 @@ def main() -> int:
         )
         return 0
     if (here / ".venv").is_dir():
+        # Rebuilding the vendored gates costs seconds: only when this update changed them.
+        rebuild = ["--reinstall-package", VENDORED_GATES] if _gates_changed(here) else []
         synced = subprocess.run(
-            [uv, "sync", "--locked", "--quiet", "--reinstall-package", VENDORED_GATES],
+            [uv, "sync", "--locked", "--quiet", *rebuild],
             cwd=here,
             env=env,
             capture_output=True,

@@ -85,32 +85,63 @@ class IdempotencyStore(Protocol):
         ...
 
 
-@dataclass
+#: Bytes of the Python objects around an entry's own data (dict slot, entry, strings' headers),
+#: and around each stored header: what ``sys.getsizeof`` adds up to for a typical entry.
+_ENTRY_OVERHEAD = 512
+_HEADER_OVERHEAD = 130
+
+
+@dataclass(slots=True)
 class _Entry:
     fingerprint: str
     expires_at: float
+    size: int
     response: StoredResponse | None = field(default=None)
 
 
+def _response_size(response: StoredResponse) -> int:
+    headers = sum(_HEADER_OVERHEAD + len(name) + len(value) for name, value in response.headers)
+    return len(response.body) + headers
+
+
 class InMemoryIdempotencyStore:
-    """Keys in a dict of this process; correct for one replica, lost on restart."""
+    """Keys in a dict of this process; correct for one process, lost on restart.
+
+    Bounded by ``max_bytes`` (an estimate of what entries hold, responses included) and
+    ``max_entries``: past either, the oldest keys are forgotten first, so memory stays within
+    the bound however many writes arrive within the TTL.
+    """
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 100_000
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 100_000,
+        max_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self._clock = clock
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
         self._entries: dict[str, _Entry] = {}
+        self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        """The estimated bytes held by the entries."""
+        return self._bytes
 
     async def begin(self, key: str, fingerprint: str, *, ttl_seconds: float) -> BeginResult:
         """Claim ``key``; an expired entry counts as absent."""
         now = self._clock()
         entry = self._entries.get(key)
         if entry is not None and entry.expires_at <= now:
+            self._drop(key)
             entry = None
         if entry is None:
-            self._evict(now)
-            self._entries[key] = _Entry(fingerprint=fingerprint, expires_at=now + ttl_seconds)
+            size = _ENTRY_OVERHEAD + 2 * len(key) + len(fingerprint)
+            self._entries[key] = _Entry(fingerprint, now + ttl_seconds, size)
+            self._bytes += size
+            self._evict(now, keep=key)
             return BeginResult(BeginOutcome.STARTED)
         if entry.fingerprint != fingerprint:
             return BeginResult(BeginOutcome.MISMATCH)
@@ -123,18 +154,29 @@ class InMemoryIdempotencyStore:
         entry = self._entries.get(key)
         if entry is not None:
             entry.response = response
+            added = _response_size(response)
+            entry.size += added
+            self._bytes += added
+            self._evict(self._clock(), keep=key)
 
     async def release(self, key: str) -> None:
         """Drop the key."""
-        self._entries.pop(key, None)
+        self._drop(key)
 
-    def _evict(self, now: float) -> None:
-        if len(self._entries) < self._max_entries:
-            return
-        for key in [k for k, e in self._entries.items() if e.expires_at <= now]:
-            del self._entries[key]
-        while len(self._entries) >= self._max_entries:
-            del self._entries[next(iter(self._entries))]
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry.size
+
+    def _evict(self, now: float, *, keep: str) -> None:
+        """Forget expired keys, then the oldest, until within both bounds (never ``keep``)."""
+        while self._entries:
+            key = next(iter(self._entries))  # the oldest: dicts keep insertion order
+            entry = self._entries[key]
+            over = len(self._entries) > self._max_entries or self._bytes > self._max_bytes
+            if key == keep or (not over and entry.expires_at > now):
+                break
+            self._drop(key)
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
@@ -176,6 +218,10 @@ class IdempotencyMiddleware:
         self.credential_header = credential_header.lower().encode("latin-1")
 
     def _subject(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+        state = scope.get("state") or {}
+        if "subject" in state:  # verified upstream (the authentication middleware): once
+            subject: str | None = state["subject"]
+            return subject
         if self.principal is None:
             client = scope.get("client")
             return f"address:{client[0] if client else 'unknown'}"

@@ -52,18 +52,29 @@ class _Entry:
     value: bytes
 
 
+#: Bytes of the Python objects around a cached value (dict slot, entry, key tuple and strings).
+_ENTRY_OVERHEAD = 400
+
+
 class InMemoryReadCache:
-    """A bounded, least-recently-used TTL cache in this process; correct for one replica."""
+    """A least-recently-used TTL cache in this process; correct for one process.
+
+    Bounded by ``max_entries`` and by ``max_bytes`` (an estimate of what the entries hold): a
+    page of long items weighs more than a missing item, and the bound holds either way.
+    """
 
     def __init__(
         self,
         *,
         ttl_seconds: float,
         max_entries: int = 10_000,
+        max_bytes: int = 16 * 1024 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl_seconds
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._clock = clock
         self._values: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._generations: OrderedDict[str, int] = OrderedDict()
@@ -88,10 +99,21 @@ class InMemoryReadCache:
         """Store ``value`` for the TTL, evicting the least recently used entry when full."""
         if generation != self._generation(namespace):
             return
+        self._forget((namespace, key))
         self._values[namespace, key] = _Entry(generation, self._clock() + self._ttl, value)
-        self._values.move_to_end((namespace, key))
-        while len(self._values) > self._max_entries:
-            self._values.popitem(last=False)
+        self._bytes += _size(namespace, key, value)
+        while len(self._values) > self._max_entries or self._bytes > self._max_bytes:
+            self._forget(next(iter(self._values)))
+
+    @property
+    def size_bytes(self) -> int:
+        """The estimated bytes held by the cached values."""
+        return self._bytes
+
+    def _forget(self, slot: tuple[str, str]) -> None:
+        entry = self._values.pop(slot, None)
+        if entry is not None:
+            self._bytes -= _size(*slot, entry.value)
 
     async def invalidate(self, namespace: str) -> None:
         """Give ``namespace`` a generation no lookup has seen yet."""
@@ -103,7 +125,11 @@ class InMemoryReadCache:
             self._floor = max(self._floor, evicted)
 
 
-def get_read_cache(request: Request) -> ReadCache:
+def _size(namespace: str, key: str, value: bytes) -> int:
+    return _ENTRY_OVERHEAD + len(namespace) + len(key) + len(value)
+
+
+async def get_read_cache(request: Request) -> ReadCache:
     """Return the application's read cache."""
     cache: ReadCache = request.app.state.read_cache
     return cache

@@ -31,7 +31,7 @@ _api_key = APIKeyHeader(
 )
 
 
-def get_key_service(request: Request) -> ApiKeyService:
+async def get_key_service(request: Request) -> ApiKeyService:
     """Return the application's API key service."""
     service: ApiKeyService = request.app.state.auth
     return service

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..authentication import Verified
 from ..db import utcnow
 from ..errors import UnauthorizedError
 from ..settings import CoreSettings
@@ -43,14 +46,30 @@ def _principal(user: UserRecord) -> Principal:
 
 
 class AuthService:
-    """Authentication use cases; every method runs in the caller's transaction."""
+    """Authentication use cases; every method runs in the caller's transaction.
 
-    def __init__(
-        self, *, hasher: PasswordHasher, tokens: AccessTokens, refresh_ttl_seconds: int
+    The active user behind a token is read from the database at most once per
+    ``cache_seconds`` in each process (``AUTH_CACHE_SECONDS``): a deactivated or deleted user
+    keeps access for at most that long, in exchange for no query on most requests.
+    """
+
+    def __init__(  # noqa: PLR0913 - keyword-only collaborators and bounds
+        self,
+        *,
+        hasher: PasswordHasher,
+        tokens: AccessTokens,
+        refresh_ttl_seconds: int,
+        cache_seconds: float = 0.0,
+        max_cached: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.hasher = hasher
         self.tokens = tokens
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+        self._cache_seconds = cache_seconds
+        self._max_cached = max_cached
+        self._clock = clock
+        self._principals: dict[str, tuple[float, Principal]] = {}
 
     @classmethod
     def from_settings(cls, settings: CoreSettings) -> AuthService:
@@ -59,6 +78,7 @@ class AuthService:
             hasher=PasswordHasher(),
             tokens=AccessTokens.from_settings(settings),
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            cache_seconds=settings.auth_cache_seconds,
         )
 
     async def login(self, *, session: AsyncSession, email: str, password: str) -> TokenPair:
@@ -112,10 +132,38 @@ class AuthService:
             UnauthorizedError: Invalid token, or the user no longer exists or is inactive.
         """
         claims = self.tokens.verify(access_token)
-        user = await UserRepository(session).get(claims.subject)
+        return await self.active_principal(session=session, subject=claims.subject)
+
+    async def verify(self, access_token: str) -> Verified:
+        """Verify an access token (no database): what the authentication middleware keeps.
+
+        Raises:
+            UnauthorizedError: The token is not one this service issued and still accepts.
+        """
+        claims = self.tokens.verify(access_token)
+        return Verified(subject=claims.subject, credential=claims)
+
+    async def active_principal(self, *, session: AsyncSession, subject: str) -> Principal:
+        """Return the active user ``subject``, from the cache while it is fresh.
+
+        Raises:
+            UnauthorizedError: The user no longer exists or is inactive.
+        """
+        now = self._clock()
+        cached = self._principals.get(subject)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        user = await UserRepository(session).get(subject)
         if user is None or not user.is_active:
+            self._principals.pop(subject, None)
             raise UnauthorizedError("The token's user is not active")
-        return _principal(user)
+        principal = _principal(user)
+        if self._cache_seconds > 0:
+            self._principals.pop(subject, None)
+            while len(self._principals) >= self._max_cached:
+                del self._principals[next(iter(self._principals))]
+            self._principals[subject] = (now + self._cache_seconds, principal)
+        return principal
 
     async def create_user(
         self, *, session: AsyncSession, email: str, password: str, is_admin: bool = False

@@ -7,12 +7,20 @@ from typing import Annotated
 from fastapi import Depends, Request, Security, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
+from ..authentication import CREDENTIAL_KEY, Verified, verified_credential
 from ..errors import ForbiddenError, UnauthorizedError
 from .discovery import WELL_KNOWN_PATH
 from .domain import Principal
 from .verifier import OidcVerifier
 
-__all__ = ["CurrentPrincipal", "VerifierDep", "get_principal", "get_verifier", "require_scopes"]
+__all__ = [
+    "CurrentPrincipal",
+    "VerifierDep",
+    "get_principal",
+    "get_verifier",
+    "require_scopes",
+    "verify_bearer",
+]
 
 _bearer = HTTPBearer(
     bearerFormat="JWT",
@@ -25,7 +33,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_verifier(request: Request) -> OidcVerifier:
+async def get_verifier(request: Request) -> OidcVerifier:
     """Return the application's token verifier."""
     verifier: OidcVerifier = request.app.state.auth
     return verifier
@@ -34,7 +42,31 @@ def get_verifier(request: Request) -> OidcVerifier:
 VerifierDep = Annotated[OidcVerifier, Depends(get_verifier)]
 
 
+async def verify_bearer(verifier: OidcVerifier, token: str) -> Verified:
+    """Verify an access token: what the authentication middleware keeps for the request.
+
+    Raises:
+        UnauthorizedError: The token does not verify.
+        IdentityProviderUnavailableError: No key is known and the provider is unreachable.
+    """
+    principal = await verifier.authenticate(token)
+    return Verified(subject=principal.id, credential=principal)
+
+
+async def _authenticate(request: Request, verifier: OidcVerifier, token: str) -> Principal:
+    """The caller, as the authentication middleware verified it (once per request)."""
+    state = request.scope.get("state") or {}
+    if CREDENTIAL_KEY not in state:  # an application built without the middleware
+        return await verifier.authenticate(token)
+    verified = verified_credential(state)
+    if verified is None:
+        raise UnauthorizedError("Authentication required: send an access token")
+    principal: Principal = verified.credential
+    return principal
+
+
 async def get_principal(
+    request: Request,
     security_scopes: SecurityScopes,
     verifier: VerifierDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -47,7 +79,7 @@ async def get_principal(
     """
     if credentials is None:
         raise UnauthorizedError("Authentication required: send an access token")
-    principal = await verifier.authenticate(credentials.credentials)
+    principal = await _authenticate(request, verifier, credentials.credentials)
     missing = principal.missing(security_scopes.scopes)
     if missing:
         needed = " ".join(missing)

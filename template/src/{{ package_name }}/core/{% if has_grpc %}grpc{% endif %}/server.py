@@ -24,6 +24,7 @@ class GrpcServer:
 
     Features add their services before it starts (``add_service``). Health checking comes
     with every server; reflection with those whose API docs are on (``DOCS_ENABLED``).
+    With ``shared_port``, every worker process of the service binds the same port.
     """
 
     def __init__(  # noqa: PLR0913 - keyword-only settings of one server
@@ -35,7 +36,9 @@ class GrpcServer:
         reflection: bool,
         checks: Callable[[], Checks],
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+        shared_port: bool = False,
     ) -> None:
+        self._shared_port = shared_port
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._grace = grace_seconds
         self._reflection = reflection
@@ -63,8 +66,9 @@ class GrpcServer:
         """Bind the address and start serving."""
         server = grpc.aio.server(
             interceptors=self._interceptors,
-            # One server per port: without this a second process could bind the same port.
-            options=[("grpc.so_reuseport", 0)],
+            # One server per port, unless the worker processes of one service share it (the
+            # kernel spreads connections over them): otherwise a second process could bind it.
+            options=[("grpc.so_reuseport", int(self._shared_port))],
         )
         for register in self._services.values():
             register(server)
