@@ -390,7 +390,7 @@ class OtlpSink:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: object) -> None:
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class names it)
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)

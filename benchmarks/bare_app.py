@@ -9,6 +9,9 @@ drivers), as `python -m uvicorn bare_app:app --app-dir benchmarks --workers N`.
     BARE_OWNER_ID=<the user id whose items it serves>
 """
 
+# Rows and statement parameters are the drivers' own untyped values.
+# ruff: noqa: ANN401
+
 from __future__ import annotations
 
 import os

@@ -566,8 +566,10 @@ def prices(
 def prices_table(report: Report) -> str:
     """What each standard costs the service, per request."""
     lines = [
-        f"Price of each standard ({report.database}): CPU ms per request the default service "
-        "spends over a variant without it, and the default's req/s over the variant's.",
+        (
+            f"Price of each standard ({report.database}): CPU ms per request the default service "
+            "spends over a variant without it, and the default's req/s over the variant's."
+        ),
         "",
         "| variant | " + " | ".join(f"{e} CPU ms/req, req/s ratio" for e in PRICED) + " |",
         "|---|" + "---|" * len(PRICED),
@@ -647,13 +649,17 @@ def table(report: Report, plan: Plan) -> str:
     title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[report.database]
     trips = "statements" if report.database == "sqlite" else "round trips"
     lines = [
-        f"{title}: processes bare / service {report.workers.get('bare')} / "
-        f"{report.workers.get('service')} (uvicorn workers plus supervisor); wrk "
-        f"-t{plan.threads} -c{plan.connections}, {plan.rounds} alternated rounds of "
-        f"{plan.seconds:g} s, medians.",
+        (
+            f"{title}: processes bare / service {report.workers.get('bare')} / "
+            f"{report.workers.get('service')} (uvicorn workers plus supervisor); wrk "
+            f"-t{plan.threads} -c{plan.connections}, {plan.rounds} alternated rounds of "
+            f"{plan.seconds:g} s, medians."
+        ),
         "",
-        f"| endpoint | bare req/s | service req/s | ratio | p50 ms | p99 ms | errors "
-        f"| CPU ms/req | DB {trips}/req | RSS MiB |",
+        (
+            f"| endpoint | bare req/s | service req/s | ratio | p50 ms | p99 ms | errors "
+            f"| CPU ms/req | DB {trips}/req | RSS MiB |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for endpoint in plan.endpoints:
