@@ -147,3 +147,15 @@ class AccessTokens:
             issued_at=claims["iat"],
             expires_at=claims["exp"],
         )
+
+    def subject_or_none(self, authorization: str | None) -> str | None:
+        """Return the subject of a valid ``Bearer`` header, or ``None``."""
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            return self.verify(token.strip()).subject
+        except UnauthorizedError:
+            return None

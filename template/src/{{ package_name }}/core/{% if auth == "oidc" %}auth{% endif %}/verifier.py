@@ -98,6 +98,22 @@ class OidcVerifier:
             raise _invalid("The token was signed with an unknown key")
         return self._verify(token, key, algorithm)
 
+    def subject_or_none(self, authorization: str | None) -> str | None:
+        """The subject of a valid ``Bearer`` header, verified with cached keys only, or ``None``.
+
+        For middleware that cannot wait on the network (rate limits, idempotency scopes).
+        """
+        scheme, _, credentials = (authorization or "").partition(" ")
+        token = credentials.strip()
+        if scheme.lower() != "bearer" or not token or self.keys is None:
+            return None
+        try:
+            kid, algorithm = self._header(token)
+            key = self.keys.cached(kid)
+            return self._verify(token, key, algorithm).id if key else None
+        except UnauthorizedError:
+            return None
+
     def _header(self, token: str) -> tuple[str, str]:
         try:
             header = jwt.get_unverified_header(token)
