@@ -15,6 +15,7 @@ __all__ = [
     "PreconditionFailedError",
     "PreconditionRequiredError",
     "ServiceError",
+    "ServiceUnavailableError",
     "UnauthorizedError",
     "ValidationFailedError",
 ]
@@ -102,3 +103,22 @@ class PreconditionRequiredError(ServiceError):
     status = 428
     title = "Precondition Required"
     code = "precondition_required"
+
+
+class ServiceUnavailableError(ServiceError):
+    """A dependency is away or at capacity: the same request may succeed after ``Retry-After``."""
+
+    status = 503
+    title = "Service Unavailable"
+    code = "unavailable"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after_seconds: int = 1,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            detail, headers={"Retry-After": str(retry_after_seconds), **(headers or {})}
+        )

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from jwt import PyJWK, PyJWTError
 
-from ..errors import ServiceError
+from ..errors import ServiceUnavailableError
 
 __all__ = [
     "IdentityProviderError",
@@ -36,11 +36,9 @@ class IdentityProviderError(Exception):
     """The identity provider's discovery document or key set could not be read."""
 
 
-class IdentityProviderUnavailableError(ServiceError):
+class IdentityProviderUnavailableError(ServiceUnavailableError):
     """No signing key is known and the identity provider cannot be reached."""
 
-    status = 503
-    title = "Service Unavailable"
     code = "identity_provider_unavailable"
 
 
