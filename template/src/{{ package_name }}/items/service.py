@@ -80,9 +80,14 @@ async def get_items(
 def _decode_position(cursor: str) -> tuple[datetime, str]:
     position = decode_cursor(cursor)
     try:
-        return datetime.fromisoformat(position["created_at"]), str(position["id"])
+        created_at, item_id = datetime.fromisoformat(position["created_at"]), position["id"]
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidCursorError("The cursor is not valid") from exc
+    # Positions this service wrote carry an aware timestamp and a string id; anything else
+    # could only fail in the database.
+    if created_at.tzinfo is None or not isinstance(item_id, str):
+        raise InvalidCursorError("The cursor is not valid")
+    return created_at, item_id
 
 
 async def list_items(

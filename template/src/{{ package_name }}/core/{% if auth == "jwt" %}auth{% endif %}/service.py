@@ -75,7 +75,7 @@ class AuthService:
     def from_settings(cls, settings: CoreSettings) -> AuthService:
         """Build the service from settings."""
         return cls(
-            hasher=PasswordHasher(),
+            hasher=PasswordHasher(concurrency=settings.password_hash_concurrency),
             tokens=AccessTokens.from_settings(settings),
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
             cache_seconds=settings.auth_cache_seconds,
@@ -90,12 +90,13 @@ class AuthService:
         users = UserRepository(session)
         user = await users.get_by_email(email)
         if user is None:
-            self.hasher.verify_nobody(password)
+            await self.hasher.verify_nobody_in_thread(password)
             raise UnauthorizedError("Incorrect email or password")
-        if not self.hasher.verify(user.password_hash, password) or not user.is_active:
+        verified = await self.hasher.verify_in_thread(user.password_hash, password)
+        if not verified or not user.is_active:
             raise UnauthorizedError("Incorrect email or password")
         if self.hasher.needs_rehash(user.password_hash):
-            user.password_hash = self.hasher.hash(password)
+            user.password_hash = await self.hasher.hash_in_thread(password)
             logger.info("password hash upgraded", extra={"user_id": user.id})
         return await self._issue(session=session, user_id=user.id, family_id=str(uuid.uuid4()))
 
@@ -172,7 +173,7 @@ class AuthService:
         user = UserRecord(
             id=str(uuid.uuid4()),
             email=email,
-            password_hash=self.hasher.hash(password),
+            password_hash=await self.hasher.hash_in_thread(password),
             is_active=True,
             is_admin=is_admin,
         )
