@@ -156,9 +156,10 @@ def _run_audit(args: argparse.Namespace) -> int:
     """The platform-side audit, loaded only when asked for (it needs `paved-gates[audit]`)."""
     try:
         from ._audit import _cli as audit_cli  # noqa: PLC0415
-    except ModuleNotFoundError as exc:
+    except ImportError as exc:  # a dependency of the extra, or the package in a service
         raise ToolError(
-            tool="audit", message=f"needs paved-gates[audit] ({exc.name} is missing)"
+            tool="audit",
+            message=f"needs paved-gates[audit], where the template is ({exc.name} is missing)",
         ) from None
     return audit_cli.run(args)
 
