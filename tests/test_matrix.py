@@ -654,10 +654,12 @@ def test_service_passes_types_tests_and_gates(answers: dict[str, Any], tmp_path:
 
     run(["uv", "run", "--frozen", "mypy", "--strict"], root)
     # `make gates` runs the service's own suite (the tests gate), then reruns it (flake).
+    # Two reruns show an order-dependent test; the default service (tests/test_service.py)
+    # keeps the generated five, and tests/test_gates_flake.py proves the gate on real flakes.
     # The deps gate asks a local OSV service over the PyPA advisory snapshot, as air-gapped.
     # The base is the first commit, so patch coverage and api-compat decide rather than skip.
     with serve() as osv:
-        env = service_env(GATES_OSV_URL=osv.url, GATES_BASE="HEAD")
+        env = service_env(GATES_OSV_URL=osv.url, GATES_BASE="HEAD", GATES_FLAKE_RUNS="2")
         proc = run(["make", "gates"], root, env=env, check=False)
 
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
