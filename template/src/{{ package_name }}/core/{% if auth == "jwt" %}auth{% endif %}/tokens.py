@@ -19,6 +19,8 @@ __all__ = ["ALGORITHM", "AccessClaims", "AccessTokens", "KeySet"]
 #: The only algorithm accepted: ``none`` and asymmetric confusion attacks are rejected.
 ALGORITHM = "HS256"
 _LEEWAY_SECONDS = 5
+#: Tokens verified recently, kept so a client's next requests skip the signature check.
+_VERIFIED_TOKENS = 1024
 
 
 def _key_id(token: str) -> str:
@@ -85,6 +87,8 @@ class AccessTokens:
         self._audience = audience
         self._ttl = ttl_seconds
         self._clock = clock
+        # Only tokens that verified enter, so a caller cannot fill it with forgeries.
+        self._verified: dict[str, AccessClaims] = {}
 
     @classmethod
     def from_settings(cls, settings: CoreSettings) -> AccessTokens:
@@ -121,9 +125,24 @@ class AccessTokens:
     def verify(self, token: str) -> AccessClaims:
         """Verify signature, algorithm, issuer, audience and lifetime; return the claims.
 
+        A token that verified is remembered until it expires (the last 1024 tokens): its
+        signature cannot change, and decoding it again costs more than the rest of a cached
+        read. Whether its user is still active is checked apart, on every request.
+
         Raises:
             UnauthorizedError: The token is not one this service issued and still accepts.
         """
+        known = self._verified.get(token)
+        if known is not None and known.expires_at + _LEEWAY_SECONDS > self._clock():
+            return known
+        claims = self._decode(token)
+        self._verified.pop(token, None)
+        while len(self._verified) >= _VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             key = self._keys.keys.get(_key_id(token))
             if key is None:
