@@ -77,7 +77,8 @@ class _Record:
 class InMemoryAttemptStore:
     """Attempts in this process, at most ``max_entries`` keys (the least recent go first).
 
-    A full table of 100,000 keys takes about 25 MB. With several replicas each keeps its own count; a shared store (Redis) makes it global.
+    A full table of 100,000 keys takes about 25 MB. With several replicas each keeps its own
+    count; a shared store (Redis) makes it global.
     """
 
     def __init__(
