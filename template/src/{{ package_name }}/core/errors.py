@@ -16,6 +16,7 @@ __all__ = [
     "PreconditionRequiredError",
     "ServiceError",
     "ServiceUnavailableError",
+    "TooManyRequestsError",
     "UnauthorizedError",
     "ValidationFailedError",
 ]
@@ -103,6 +104,18 @@ class PreconditionRequiredError(ServiceError):
     status = 428
     title = "Precondition Required"
     code = "precondition_required"
+
+
+class TooManyRequestsError(ServiceError):
+    """The caller must slow down: the same request may succeed after ``Retry-After``.
+
+    Raise it with ``headers={"Retry-After": ...}``; the code is the rate limit's own, so that
+    clients handle every 429 alike.
+    """
+
+    status = 429
+    title = "Too Many Requests"
+    code = "rate_limited"
 
 
 class ServiceUnavailableError(ServiceError):

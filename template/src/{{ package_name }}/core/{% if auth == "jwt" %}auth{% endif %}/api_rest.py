@@ -50,7 +50,14 @@ def _response(pair: TokenPair) -> TokenResponse:
 @router.post(
     TOKEN_URL,
     summary="Issue tokens",
-    responses={401: {"description": "Bad credentials or refresh token", "model": None}},
+    responses={
+        401: {"description": "Bad credentials or refresh token", "model": None},
+        429: {
+            "description": "Too many failed sign-ins of the account or from the address: "
+            "retry after `Retry-After` seconds",
+            "model": None,
+        },
+    },
     response_model=TokenResponse,
 )
 async def issue_token(
@@ -60,12 +67,22 @@ async def issue_token(
     auth: AuthServiceDep,
     session: SessionDep,
 ) -> TokenResponse | ProblemResponse:
-    """Sign in with email and password, or exchange a refresh token for new tokens."""
+    """Sign in with email and password, or exchange a refresh token for new tokens.
+
+    Sign-ins back off after repeated failures of an account or from an address: 429 with
+    ``Retry-After``, answered before any password is checked.
+    """
     response.headers["Cache-Control"] = "no-store"
     if form.grant_type == "password":
         if not form.username or form.password is None:
             raise ValidationFailedError("The password grant needs username and password")
-        pair = await auth.login(session=session, email=form.username, password=form.password)
+        pair = await auth.login(
+            session=session,
+            email=form.username,
+            password=form.password,
+            # The address the rate limit uses too (the proxy's client, with FORWARDED_ALLOW_IPS).
+            client_address=request.client.host if request.client else None,
+        )
         return _response(pair)
     if not form.refresh_token:
         raise ValidationFailedError("The refresh_token grant needs refresh_token")

@@ -21,6 +21,7 @@ from .domain import Principal
 from .models import RefreshTokenRecord, UserRecord
 from .passwords import PasswordHasher
 from .repository import RefreshTokenRepository, UserRepository
+from .throttle import AttemptStore, LoginThrottle
 from .tokens import AccessTokens
 
 __all__ = ["AuthService", "TokenPair"]
@@ -51,6 +52,9 @@ class AuthService:
     The active user behind a token is read from the database at most once per
     ``cache_seconds`` in each process (``AUTH_CACHE_SECONDS``): a deactivated or deleted user
     keeps access for at most that long, in exchange for no query on most requests.
+
+    Sign-ins go through ``throttle`` (in process, per-account and per-address defaults when
+    none is given) before any password is hashed.
     """
 
     def __init__(  # noqa: PLR0913 - keyword-only collaborators and bounds
@@ -62,9 +66,11 @@ class AuthService:
         cache_seconds: float = 0.0,
         max_cached: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.hasher = hasher
         self.tokens = tokens
+        self.throttle = throttle or LoginThrottle()
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
         self._cache_seconds = cache_seconds
         self._max_cached = max_cached
@@ -72,21 +78,46 @@ class AuthService:
         self._principals: dict[str, tuple[float, Principal]] = {}
 
     @classmethod
-    def from_settings(cls, settings: CoreSettings) -> AuthService:
-        """Build the service from settings."""
+    def from_settings(
+        cls, settings: CoreSettings, *, attempts: AttemptStore | None = None
+    ) -> AuthService:
+        """Build the service from settings; sign-in attempts are counted in ``attempts``."""
         return cls(
             hasher=PasswordHasher(concurrency=settings.password_hash_concurrency),
             tokens=AccessTokens.from_settings(settings),
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
             cache_seconds=settings.auth_cache_seconds,
+            throttle=LoginThrottle.from_settings(settings, store=attempts),
         )
 
-    async def login(self, *, session: AsyncSession, email: str, password: str) -> TokenPair:
+    async def login(
+        self,
+        *,
+        session: AsyncSession,
+        email: str,
+        password: str,
+        client_address: str | None = None,
+    ) -> TokenPair:
         """Check the password and return new tokens; upgrade an outdated hash on the way.
 
+        The attempt is throttled per account and per ``client_address`` before any hashing.
+
         Raises:
+            TooManyRequestsError: Too many failures of the account or the address (429).
             UnauthorizedError: Unknown email, wrong password or inactive user (one message).
         """
+        attempt = await self.throttle.admit(email=email, address=client_address)
+        try:
+            pair = await self._login(session=session, email=email, password=password)
+        except UnauthorizedError:
+            raise  # a failure: the attempt stays counted
+        except Exception:
+            await self.throttle.abandoned(attempt)
+            raise
+        await self.throttle.succeeded(attempt)
+        return pair
+
+    async def _login(self, *, session: AsyncSession, email: str, password: str) -> TokenPair:
         users = UserRepository(session)
         user = await users.get_by_email(email)
         if user is None:
