@@ -195,6 +195,8 @@ def service_env(
         "RATE_LIMIT_BURST": "10000000",
         "MAX_CONCURRENT_REQUESTS": "100000",
         "WEB_CONCURRENCY": str(workers),
+        # No load balancer to drain from: each round's server stops at once.
+        "SHUTDOWN_DRAIN_SECONDS": "0",
         **extra,
     }
 

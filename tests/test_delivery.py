@@ -300,18 +300,26 @@ def test_secrets_come_from_a_secret_object(service: Service) -> None:
     assert not [m for m in service.manifests() if m["kind"] == "Secret"], "secret committed"
 
 
+def _setting_default(settings: str, name: str) -> float:
+    """The default of a setting as `core/settings.py` states it, or 0 when it has none."""
+    stated = re.search(rf"^    {name}: \w+ = Field\(default=([\d.]+)", settings, re.MULTILINE)
+    return float(stated.group(1)) if stated else 0.0
+
+
 @pytest.mark.usefixtures("kubernetes")
 def test_graceful_shutdown_fits_the_grace_period(service: Service) -> None:
     spec = _pod_spec(service)
     (app,) = spec["containers"]
-    pre_stop = app["lifecycle"]["preStop"]["sleep"]["seconds"]
-    # The server's own drain time, where the service states it; uvicorn's is 30 s here.
-    main = service.root / "src" / service.answers["package_name"] / "__main__.py"
-    source = main.read_text(encoding="utf-8") if main.is_file() else ""
-    stated = re.search(r"timeout_graceful_shutdown=(\d+)", source)
-    drain = int(stated.group(1)) if stated else 30
-    assert pre_stop > 0
-    assert spec["terminationGracePeriodSeconds"] >= pre_stop + drain + 5
+    # The service drains on SIGTERM itself: a preStop sleep would only delay it.
+    assert "preStop" not in app.get("lifecycle", {})
+    core = service.root / "src" / service.answers["package_name"] / "core" / "settings.py"
+    settings = core.read_text(encoding="utf-8")
+    drain = _setting_default(settings, "shutdown_drain_seconds")
+    http_grace = _setting_default(settings, "shutdown_grace_seconds")
+    grpc_grace = _setting_default(settings, "grpc_shutdown_grace_seconds")
+    assert drain > 0
+    assert http_grace > 0
+    assert spec["terminationGracePeriodSeconds"] >= drain + http_grace + grpc_grace + 5
 
 
 @pytest.mark.usefixtures("kubernetes")

@@ -17,7 +17,9 @@ def main() -> None:
 
     Without ``WEB_CONCURRENCY``, one worker per CPU the process may use (a container's CPU
     limit included). Each worker builds the application from the environment (the factory
-    ``main:create_app``); on shutdown each finishes its in-flight requests.
+    ``main:create_app``). On SIGTERM, uvicorn's supervisor sends it on to every worker, which
+    drains for ``SHUTDOWN_DRAIN_SECONDS`` (see ``core/shutdown.py``), then finishes its
+    in-flight requests within ``SHUTDOWN_GRACE_SECONDS``.
     """
     try:
         settings = get_settings()
@@ -36,7 +38,7 @@ def main() -> None:
         access_log=False,
         proxy_headers=True,
         server_header=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

@@ -82,6 +82,11 @@ class GrpcServer:
         await self._health.refresh()
         logger.info("grpc server started", extra={"grpc_port": self.port})
 
+    async def drain(self) -> None:
+        """Report ``NOT_SERVING`` for good, still serving: clients move to other servers."""
+        if self._health is not None:
+            await self._health.enter_graceful_shutdown()
+
     async def stop(self) -> None:
         """Report ``NOT_SERVING``, then let in-flight calls finish within the grace period."""
         if self._server is None:
