@@ -1,4 +1,4 @@
-"""Load harness: servers on 127.0.0.1, wrk rounds, /proc samples, an OTLP sink and a TCP proxy.
+"""Load harness: servers on 127.0.0.1, wrk rounds, HTTP tallies, /proc samples, OTLP sink, proxy.
 
 Shared by the benchmarks that drive generated services under load. Everything binds to
 127.0.0.1 on free ports, every wait is bounded, and every process a `Server` starts runs in a
@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import httpx
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -289,6 +292,62 @@ def wrk(
         status_errors=raw["status"],
         socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
     )
+
+
+# --- async HTTP clients ---------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What clients saw: answers by label, latencies, and the requests that timed out.
+
+    A label is the status code, with the problem's `code` for a 503 (`503 overloaded` is shed
+    before any work, `503 database_unavailable` after some), `timeout` or `error` (refused,
+    reset: no answer).
+    """
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+
+    async def send(
+        self,
+        http: httpx.AsyncClient,
+        method: str,
+        path: str,
+        **kwargs: Any,  # noqa: ANN401
+    ) -> tuple[str, httpx.Response | None]:
+        """Send one request; count and time its outcome; return its label and answer."""
+        start = time.monotonic()
+        answer: httpx.Response | None = None
+        try:
+            answer = await http.request(method, path, **kwargs)
+            label = str(answer.status_code)
+            if answer.status_code == 503:
+                label += " " + str(_problem_code(answer))
+        except httpx.TimeoutException:
+            label = "timeout"
+        except httpx.TransportError:
+            label = "error"
+        self.latencies.append(time.monotonic() - start)
+        self.statuses[label] += 1
+        return label, answer
+
+    @property
+    def requests(self) -> int:
+        """Requests sent."""
+        return len(self.latencies)
+
+    def percentile(self, q: float) -> float:
+        """The `q` quantile (0-1) of the latencies, in seconds; 0 with none."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def _problem_code(answer: httpx.Response) -> object:
+    try:
+        return answer.json().get("code", "?")
+    except ValueError:
+        return "?"
 
 
 # --- OTLP sink ------------------------------------------------------------------------------

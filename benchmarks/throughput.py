@@ -72,6 +72,7 @@ from benchmarks._timing import ROOT, clean_env, sh
 PACKAGE = "my_service"
 ADMIN = ("bench@example.com", "bench-password-123456")
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MARIADB_ADMIN = ("mariadb", "-h", "127.0.0.1", "-P", "3306", "-u", "root")
 SEED_ITEMS = 60
 ENDPOINTS = ("GET item", "list 20", "POST create", "health")
 APPS = ("bare", "service")
@@ -103,14 +104,14 @@ QUICK = Plan(rounds=1, seconds=2, warmup=1, counted_requests=20, sustained_secon
 # --- services and databases -----------------------------------------------------------------
 
 
-def generate(database: str, where: Path, vcs_ref: str) -> Path:
+def generate(database: str, where: Path, vcs_ref: str, *, cache: str = "none") -> Path:
     """`copier copy --trust` of the default service on `database`, post-copy task included."""
     copier = str(Path(sys.executable).with_name("copier"))
-    dst = where / f"svc-{database}"
+    dst = where / f"svc-{database}" if cache == "none" else where / f"svc-{database}-{cache}"
     sh(
         [
             *(copier, "copy", "--quiet", "--defaults", "--trust", "--vcs-ref", vcs_ref),
-            *("-d", f"database={database}", str(ROOT), str(dst)),
+            *("-d", f"database={database}", "-d", f"cache={cache}", str(ROOT), str(dst)),
         ],
         ROOT,
     )
@@ -144,6 +145,18 @@ def fresh_database(kind: str, work: Path) -> Iterator[Database]:
         yield Database(kind=kind, url=f"sqlite+aiosqlite:///{path}", bare=str(path))
         return
     name = f"bench_{uuid.uuid4().hex[:12]}"
+    if kind == "mysql":
+        sh([*MARIADB_ADMIN, "-e", f"CREATE DATABASE {name}"], work)
+        try:
+            yield Database(
+                kind=kind,
+                url=f"mysql+aiomysql://root@127.0.0.1:3306/{name}?charset=utf8mb4",
+                bare="",  # the bare app speaks SQLite and PostgreSQL only
+                port=3306,
+            )
+        finally:
+            sh([*MARIADB_ADMIN, "-e", f"DROP DATABASE IF EXISTS {name}"], work)
+        return
     sh(["psql", PG_ADMIN, "-qc", f"CREATE DATABASE {name}"], work)
     try:
         yield Database(
@@ -201,9 +214,11 @@ def service_env(
     }
 
 
-def start_service(service: Path, env: dict[str, str], log: Path, name: str = "service") -> Server:
+def start_service(
+    service: Path, env: dict[str, str], log: Path, name: str = "service", port: int | None = None
+) -> Server:
     """The service's own entrypoint, the Dockerfile's `python -m <package>`."""
-    port = free_port()
+    port = port or free_port()
     return Server(
         name,
         [_venv_bin(service, "python"), "-m", PACKAGE],
@@ -720,13 +735,13 @@ def render(reports: Sequence[Report], plan: Plan) -> str:
 START, END = "<!-- throughput:start -->", "<!-- throughput:end -->"
 
 
-def write_readme(markdown: str) -> None:
-    """Replace the figures between the throughput markers of benchmarks/README.md."""
+def write_readme(markdown: str, start: str = START, end: str = END) -> None:
+    """Replace the figures between two markers (the throughput ones) of benchmarks/README.md."""
     readme = ROOT / "benchmarks" / "README.md"
     text = readme.read_text(encoding="utf-8")
-    before, _, rest = text.partition(START)
-    _, _, after = rest.partition(END)
-    readme.write_text(f"{before}{START}\n{markdown}{END}{after}", encoding="utf-8")
+    before, _, rest = text.partition(start)
+    _, _, after = rest.partition(end)
+    readme.write_text(f"{before}{start}\n{markdown}{end}{after}", encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
