@@ -314,7 +314,11 @@ def test_graceful_shutdown_fits_the_grace_period(service: Service) -> None:
     assert "preStop" not in app.get("lifecycle", {})
     core = service.root / "src" / service.answers["package_name"] / "core" / "settings.py"
     settings = core.read_text(encoding="utf-8")
-    drain = _setting_default(settings, "shutdown_drain_seconds")
+    # The manifests run in production, where an unset drain is PRODUCTION_DRAIN_SECONDS.
+    assert service.only("ConfigMap")["data"]["ENVIRONMENT"] == "production"
+    production_drain = re.search(r"^PRODUCTION_DRAIN_SECONDS = ([\d.]+)$", settings, re.MULTILINE)
+    assert production_drain is not None
+    drain = float(production_drain.group(1))
     http_grace = _setting_default(settings, "shutdown_grace_seconds")
     grpc_grace = _setting_default(settings, "grpc_shutdown_grace_seconds")
     assert drain > 0
