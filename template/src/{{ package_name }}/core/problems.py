@@ -207,8 +207,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unhandled_error)
 
 
-#: Paths load shedding and rate limits let through: the probes.
-PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+#: Paths of the document that load shedding and rate limits let through: the probes.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 _RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before retrying",
