@@ -14,12 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ServiceError
+from .errors import PreconditionRequiredError, ServiceError
 from .request_id import current_request_id
 
 __all__ = [
+    "PROBE_PATHS",
     "PROBLEM_MEDIA_TYPE",
     "CatchAllMiddleware",
     "ProblemDetails",
@@ -138,12 +140,38 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     return error_response(exc, instance=request.url.path)
 
 
+#: The methods ``Allow`` may list; OPTIONS is answered for every path that has routes.
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (the router names only one route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
     if exc.status_code in {204, 304}:
         return Response(status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # noqa: PLR2004
+        allowed = _allowed_methods(request)
+        if request.method == "OPTIONS" and allowed:  # not a CORS preflight: CORS answers those
+            return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        headers["Allow"] = ", ".join(allowed)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return _problem(request, status=exc.status_code, detail=detail, headers=exc.headers)
+    return _problem(request, status=exc.status_code, detail=detail, headers=headers)
+
+
+#: Where a missing precondition header is reported: RFC 6585 answers 428, not 422.
+_PRECONDITION_HEADERS = frozenset({("header", "if-match")})
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -152,6 +180,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
         for error in exc.errors()
     ]
+    if errors and all(
+        e["type"] == "missing" and tuple(e["loc"]) in _PRECONDITION_HEADERS for e in errors
+    ):
+        missing = PreconditionRequiredError("Send If-Match with the resource's current ETag")
+        return error_response(missing, instance=request.url.path)
     return _problem(
         request,
         status=422,
@@ -174,8 +207,55 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unhandled_error)
 
 
+#: Paths of the document that load shedding and rate limits let through: the probes.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def _middleware_answers(method: str, path: str, operation: Mapping[str, Any]) -> dict[str, str]:
+    """The statuses the middleware and framework may answer for an operation, and why."""
+    answers = {"500": "Unexpected error; the body reveals nothing internal"}
+    if "requestBody" in operation:
+        answers["400"] = "The body cannot be parsed"
+        answers["413"] = "The body is larger than the service accepts"
+        answers["422"] = "The request does not match the expected schema"
+    if method in {"post", "patch"}:  # the idempotency middleware's
+        answers["400"] = "The body cannot be parsed, or Idempotency-Key is not valid"
+        answers["409"] = "A request with the same Idempotency-Key is still in progress"
+        answers["422"] = "Invalid request, or Idempotency-Key reused with another request"
+    if path not in PROBE_PATHS:
+        answers["429"] = "Too many requests from this client; retry after Retry-After"
+        answers["503"] = "Overloaded, or a dependency is unavailable; retry after Retry-After"
+    return answers
+
+
+def _document_operation(method: str, path: str, operation: dict[str, Any]) -> None:
+    """Add what the middleware answers, a problem body on every error, Retry-After on 429/503."""
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status, description in _middleware_answers(method, path, operation).items():
+        responses.setdefault(status, {"description": description})
+    for status, response in responses.items():
+        if status[0] in "45":
+            response["content"] = content
+        if status in {"429", "503"}:
+            response["headers"] = {**response.get("headers", {}), **_RETRY_AFTER}
+    operation["responses"] = dict(sorted(responses.items()))
+
+
 def document_problems(app: FastAPI) -> None:
-    """Describe every 4xx and 5xx response of the OpenAPI document as a problem."""
+    """Describe every 4xx and 5xx response of the OpenAPI document as a problem.
+
+    Each operation also lists what the middleware in front of it may answer: 400, 413 and 422
+    for a body it cannot use, 409 and 422 from idempotency keys, 429 and 503 with
+    ``Retry-After`` (rate limits, load shedding, a dependency away) and 500. The document
+    describes every deployment, so 429 is listed even where ``RATE_LIMIT_PER_MINUTE`` is 0.
+    """
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -186,12 +266,9 @@ def document_problems(app: FastAPI) -> None:
         problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(problem.pop("$defs", {}))
         schemas["ProblemDetails"] = problem
-        content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
-        for operations in document.get("paths", {}).values():
-            for operation in operations.values():
-                for status, response in operation.get("responses", {}).items():
-                    if status[0] in "45":
-                        response["content"] = content
+        for path, operations in document.get("paths", {}).items():
+            for method, operation in operations.items():
+                _document_operation(method, path, operation)
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
         app.openapi_schema = document

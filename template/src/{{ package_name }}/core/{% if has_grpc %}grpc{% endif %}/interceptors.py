@@ -1,7 +1,9 @@
 """Server interceptors of the gRPC transport: access log, deadlines and error mapping.
 
 Each wraps the unary calls of every service; streaming calls (the standard health ``Watch``
-and reflection) pass through unchanged.
+and reflection) pass through unchanged. A request message that does not parse reaches the
+interceptors as an ``UnparsableRequest`` rather than failing inside grpc (which answers
+``UNKNOWN``), so the call is logged, authenticated, and answered ``INVALID_ARGUMENT``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "DeadlineInterceptor",
     "ErrorInterceptor",
     "UnaryInterceptor",
+    "UnparsableRequest",
     "outcome",
     "split_method",
 ]
@@ -34,6 +37,32 @@ if TYPE_CHECKING:  # generic in the type stubs only
     Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
     Behaviour: TypeAlias = Callable[[object, Context], Awaitable[object]]
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+
+
+class UnparsableRequest:
+    """Stands for a request message that did not parse: the error interceptor refuses it."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class _Tolerant:
+    """A request deserializer that returns ``UnparsableRequest`` instead of raising."""
+
+    def __init__(self, deserialize: Callable[[bytes], object]) -> None:
+        self.deserialize = deserialize
+
+    def __call__(self, data: bytes) -> object:
+        try:
+            return self.deserialize(data)
+        except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError, others may differ
+            return UnparsableRequest(exc)
+
+
+def _tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
+    if deserialize is None or isinstance(deserialize, _Tolerant):
+        return deserialize
+    return _Tolerant(deserialize)
 
 
 def split_method(method: str) -> tuple[str, str]:
@@ -76,7 +105,7 @@ class UnaryInterceptor(grpc.aio.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             behaviour,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -153,12 +182,19 @@ class ErrorInterceptor(UnaryInterceptor):
 
     Unexpected errors are logged with their traceback and answered ``INTERNAL`` with no
     detail; service errors carry their stable code in the ``error-code`` trailing metadata.
+    A request message that did not parse is ``INVALID_ARGUMENT``, and never runs.
     """
 
     async def around(
         self, call: Behaviour, request: object, context: Context, *, method: str
     ) -> object:
         """Run the call; abort it with the status its error maps to."""
+        if isinstance(request, UnparsableRequest):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "The request message cannot be parsed",
+                trailing_metadata=(("error-code", "unparsable_request"),),
+            )
         try:
             return await call(request, context)
         except grpc.aio.AbortError:

@@ -7,10 +7,14 @@ from pydantic import ValidationError
 
 from ..errors import ServiceError
 
-__all__ = ["INTERNAL_DETAIL", "status_of"]
+__all__ = ["INTERNAL_DETAIL", "MAX_DETAIL_BYTES", "status_of"]
 
 #: What a caller learns of an unexpected error: nothing it could use against the service.
 INTERNAL_DETAIL = "Internal error"
+#: Longest detail sent, in UTF-8 bytes. It may echo what the caller sent (an id), and travels
+#: percent-encoded in a header that clients bound (8 KiB by default): past that bound the
+#: client sees RESOURCE_EXHAUSTED instead of the status.
+MAX_DETAIL_BYTES = 1024
 
 #: The status of each error by the HTTP status the REST transport answers with, so that a
 #: feature's own ``ServiceError`` subclasses map without registering anything.
@@ -33,14 +37,22 @@ _BY_HTTP_STATUS = {
 def status_of(error: Exception) -> tuple[grpc.StatusCode, str]:
     """Return the status code and the detail safe to send for ``error``.
 
-    Service errors keep their detail; invalid input names the fields at fault; anything
-    else is ``INTERNAL`` with no detail, since it may hold internals.
+    Service errors keep their detail (cut at ``MAX_DETAIL_BYTES``); invalid input names the
+    fields at fault; anything else is ``INTERNAL`` with no detail, since it may hold internals.
     """
     if isinstance(error, ValidationError):
         fields = sorted({".".join(str(part) for part in e["loc"]) for e in error.errors()})
-        return grpc.StatusCode.INVALID_ARGUMENT, f"Invalid fields: {', '.join(fields)}"
+        return grpc.StatusCode.INVALID_ARGUMENT, _bounded(f"Invalid fields: {', '.join(fields)}")
     if isinstance(error, ServiceError):
         code = _BY_HTTP_STATUS.get(error.status)
         if code is not None:
-            return code, error.detail
+            return code, _bounded(error.detail)
     return grpc.StatusCode.INTERNAL, INTERNAL_DETAIL
+
+
+def _bounded(detail: str) -> str:
+    """``detail``, cut to ``MAX_DETAIL_BYTES`` of UTF-8 (marked by an ellipsis) if longer."""
+    encoded = detail.encode()
+    if len(encoded) <= MAX_DETAIL_BYTES:
+        return detail
+    return encoded[: MAX_DETAIL_BYTES - 3].decode(errors="ignore") + "..."
