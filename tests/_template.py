@@ -46,6 +46,11 @@ def service_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: A whole `gates all` of a generated service: its suite runs several times (tests, flake
+#: reruns, e2e), slow on a loaded 2-core machine; a bound against hangs, not a target.
+GATES_TIMEOUT_SECONDS = 1800
+
+
 def run(
     args: Sequence[str],
     cwd: Path,

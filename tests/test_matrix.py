@@ -24,7 +24,15 @@ import yaml
 from jinja2 import Environment, Template
 
 from tests._fast_render import render_from, snapshot
-from tests._template import ROOT, destination_conflicts, render, run, service_env, unrendered
+from tests._template import (
+    GATES_TIMEOUT_SECONDS,
+    ROOT,
+    destination_conflicts,
+    render,
+    run,
+    service_env,
+    unrendered,
+)
 from tests.osv_server import serve
 
 pytestmark = pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning")
@@ -660,7 +668,7 @@ def test_service_passes_types_tests_and_gates(answers: dict[str, Any], tmp_path:
     # The base is the first commit, so patch coverage and api-compat decide rather than skip.
     with serve() as osv:
         env = service_env(GATES_OSV_URL=osv.url, GATES_BASE="HEAD", GATES_FLAKE_RUNS="2")
-        proc = run(["make", "gates"], root, env=env, check=False)
+        proc = run(["make", "gates"], root, env=env, check=False, timeout=GATES_TIMEOUT_SECONDS)
 
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")

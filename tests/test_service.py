@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests._template import render, run, service_env
+from tests._template import GATES_TIMEOUT_SECONDS, render, run, service_env
 from tests.osv_server import serve
 
 pytestmark = [
@@ -69,7 +69,7 @@ def test_gates_all_passes_and_writes_results(service: Path) -> None:
     # the base is the first commit, so patch coverage and api-compat decide rather than skip.
     with serve() as osv:
         env = service_env(GATES_OSV_URL=osv.url, GATES_BASE="HEAD")
-        proc = run(["make", "gates"], service, env=env, check=False)
+        proc = run(["make", "gates"], service, env=env, check=False, timeout=GATES_TIMEOUT_SECONDS)
 
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     results = service / "gate-results"

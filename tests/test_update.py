@@ -36,7 +36,7 @@ from tests._releases import (
     supported,
     template_repo,
 )
-from tests._template import ROOT, run, service_env
+from tests._template import GATES_TIMEOUT_SECONDS, ROOT, run, service_env
 from tests.osv_server import serve
 from tests.test_ownership import load_tiers, rendered_files, tier_matchers
 
@@ -687,7 +687,13 @@ def test_update_from_a_release_keeps_team_edits_and_enforces_standards(
         ), module.name
     with serve() as osv:
         env = service_env(GATES_OSV_URL=osv.url, GATES_BASE=base)
-        gates = run(["uv", "run", "--locked", "gates", "all"], service, env=env, check=False)
+        gates = run(
+            ["uv", "run", "--locked", "gates", "all"],
+            service,
+            env=env,
+            check=False,
+            timeout=GATES_TIMEOUT_SECONDS,
+        )
     assert gates.returncode == 0, (gates.stdout + gates.stderr)[-6000:]
 
 
