@@ -83,7 +83,10 @@ class AuthService:
     ) -> AuthService:
         """Build the service from settings; sign-in attempts are counted in ``attempts``."""
         return cls(
-            hasher=PasswordHasher(concurrency=settings.password_hash_concurrency),
+            hasher=PasswordHasher(
+                concurrency=settings.password_hash_concurrency,
+                queue=settings.password_hash_queue,
+            ),
             tokens=AccessTokens.from_settings(settings),
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
             cache_seconds=settings.auth_cache_seconds,
@@ -104,11 +107,14 @@ class AuthService:
 
         Raises:
             TooManyRequestsError: Too many failures of the account or the address (429).
+            HashingOverloadedError: Too many sign-ins already hashing or queued (503); the
+                attempt is not counted.
             UnauthorizedError: Unknown email, wrong password or inactive user (one message).
         """
         attempt = await self.throttle.admit(email=email, address=client_address)
         try:
-            pair = await self._login(session=session, email=email, password=password)
+            async with self.hasher.turn():
+                pair = await self._login(session=session, email=email, password=password)
         except UnauthorizedError:
             raise  # a failure: the attempt stays counted
         except Exception:
