@@ -6,10 +6,20 @@ import os
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
-from .core.workers import worker_count
+from .core.workers import freeze_startup_objects, worker_count
 from .settings import get_settings
+
+
+def worker_app() -> FastAPI:
+    """The application each worker serves: ``create_app``, then its startup objects frozen."""
+    from .main import create_app  # noqa: PLC0415 - in the workers only, not the supervisor
+
+    app = create_app()
+    freeze_startup_objects()
+    return app
 
 
 def main() -> None:
@@ -17,7 +27,7 @@ def main() -> None:
 
     Without ``WEB_CONCURRENCY``, one worker per CPU the process may use (a container's CPU
     limit included). Each worker builds the application from the environment (the factory
-    ``main:create_app``). On SIGTERM, uvicorn's supervisor sends it on to every worker, which
+    ``worker_app``). On SIGTERM, uvicorn's supervisor sends it on to every worker, which
     drains for ``SHUTDOWN_DRAIN_SECONDS`` (see ``core/shutdown.py``), then finishes its
     in-flight requests within ``SHUTDOWN_GRACE_SECONDS``.
     """
@@ -29,7 +39,7 @@ def main() -> None:
     # Workers read their settings from the environment: they see the count chosen here.
     os.environ["WEB_CONCURRENCY"] = str(workers)
     uvicorn.run(
-        f"{__package__}.main:create_app",
+        f"{__package__}.__main__:worker_app",
         factory=True,
         workers=workers,
         host=settings.host,
