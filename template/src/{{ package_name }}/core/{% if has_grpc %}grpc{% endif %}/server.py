@@ -24,7 +24,9 @@ class GrpcServer:
 
     Features add their services before it starts (``add_service``). Health checking comes
     with every server; reflection with those whose API docs are on (``DOCS_ENABLED``).
-    With ``shared_port``, every worker process of the service binds the same port.
+    With ``shared_port``, every worker process of the service binds the same port. Past
+    ``max_concurrent_rpcs`` calls in flight, a new call is refused at once with
+    ``RESOURCE_EXHAUSTED``, as is a request message over ``max_message_bytes``.
     """
 
     def __init__(  # noqa: PLR0913 - keyword-only settings of one server
@@ -37,8 +39,12 @@ class GrpcServer:
         checks: Callable[[], Checks],
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         shared_port: bool = False,
+        max_concurrent_rpcs: int | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         self._shared_port = shared_port
+        self._max_concurrent_rpcs = max_concurrent_rpcs
+        self._max_message_bytes = max_message_bytes
         self._address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self._grace = grace_seconds
         self._reflection = reflection
@@ -64,11 +70,15 @@ class GrpcServer:
 
     async def start(self) -> None:
         """Bind the address and start serving."""
+        # One server per port, unless the worker processes of one service share it (the
+        # kernel spreads connections over them): otherwise a second process could bind it.
+        options: list[tuple[str, int]] = [("grpc.so_reuseport", int(self._shared_port))]
+        if self._max_message_bytes is not None:
+            options.append(("grpc.max_receive_message_length", self._max_message_bytes))
         server = grpc.aio.server(
             interceptors=self._interceptors,
-            # One server per port, unless the worker processes of one service share it (the
-            # kernel spreads connections over them): otherwise a second process could bind it.
-            options=[("grpc.so_reuseport", int(self._shared_port))],
+            options=options,
+            maximum_concurrent_rpcs=self._max_concurrent_rpcs,
         )
         for register in self._services.values():
             register(server)
