@@ -6,7 +6,9 @@ every offered combination, so it renders from a snapshot of the working tree (no
 reuses Jinja's compiled code across renders (about 0.5 s). The compiled code of a template
 depends only on its source and the environment's syntax settings, which make up the key.
 Copier also asks git, for each file whose mode it sets, whether the destination's index needs
-the mode; a fresh directory has no index, so those matrix renders skip the question.
+the mode; a fresh directory has no index, so those matrix renders skip the question. And it
+rebuilds the answers to remember for every path and file it renders, though they no longer
+change once files render: those renders build them once (a quarter of a render's time).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ _SYNTAX = (
     "finalize",
 )
 _compiled: dict[tuple[Any, ...], str | CodeType] = {}
+#: Keys a render keeps on copier's `Worker`: files are rendering; the answers they remember.
+_RENDERING, _ANSWERS = "_paved_rendering_files", "_paved_answers_to_remember"
 
 
 def snapshot(dst: Path) -> Path:
@@ -76,16 +80,34 @@ def _reused_compilation() -> Iterator[None]:
             _compiled[key] = original(self, source, *args)
         return _compiled[key]
 
-    # Both are swapped for the duration of one render, and restored: jinja2's overloaded
-    # `compile` and copier's private `is_git_available` have no typed way to be replaced.
+    worker = copier._main.Worker
+    render_template, answers_to_remember = worker._render_template, worker._answers_to_remember
+
+    def render_files(self: Any) -> None:
+        self.__dict__[_RENDERING] = True  # every question is answered by now
+        render_template(self)
+
+    def answers_once(self: Any) -> Any:
+        if not self.__dict__.get(_RENDERING):
+            return answers_to_remember(self)
+        if _ANSWERS not in self.__dict__:
+            self.__dict__[_ANSWERS] = answers_to_remember(self)
+        return self.__dict__[_ANSWERS]
+
+    # All are swapped for the duration of one render, and restored: jinja2's overloaded
+    # `compile` and copier's private methods have no typed way to be replaced.
     Environment.compile = compile_once  # type: ignore[method-assign,assignment]
     git_available = copier._main.is_git_available  # type: ignore[attr-defined]
     copier._main.is_git_available = lambda: False  # type: ignore[attr-defined]
+    worker._render_template = render_files  # type: ignore[method-assign]
+    worker._answers_to_remember = answers_once  # type: ignore[method-assign]
     try:
         yield
     finally:
         Environment.compile = original  # type: ignore[method-assign]
         copier._main.is_git_available = git_available  # type: ignore[attr-defined]
+        worker._render_template = render_template  # type: ignore[method-assign]
+        worker._answers_to_remember = answers_to_remember  # type: ignore[method-assign]
 
 
 def render_from(
