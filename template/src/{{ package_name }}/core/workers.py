@@ -1,16 +1,12 @@
-"""Worker processes: how many the server runs, and what each does once its application is built.
-
-The count is ``WEB_CONCURRENCY``, else the CPUs the process may use.
-"""
+"""How many worker processes the server runs: ``WEB_CONCURRENCY``, else the CPUs it may use."""
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 from pathlib import Path
 
-__all__ = ["available_cpus", "freeze_startup_objects", "worker_count"]
+__all__ = ["available_cpus", "worker_count"]
 
 #: cgroup v2's CPU limit of this process's group: "<quota> <period>", or "max <period>".
 _CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
@@ -41,14 +37,3 @@ def available_cpus(cpu_max: Path = _CGROUP_CPU_MAX) -> int:
 def worker_count(configured: int | None, cpu_max: Path = _CGROUP_CPU_MAX) -> int:
     """``WEB_CONCURRENCY`` when set, else one worker per available CPU."""
     return configured if configured is not None else available_cpus(cpu_max)
-
-
-def freeze_startup_objects() -> None:
-    """Keep what the process built at startup out of the garbage collector's full collections.
-
-    Modules, classes, routes and settings live as long as the process; walking them on every
-    full collection paused requests under load (GET item p99 146 ms, 73 ms frozen, in the
-    template's throughput benchmark). The garbage made so far is collected first, not kept.
-    """
-    gc.collect()
-    gc.freeze()
