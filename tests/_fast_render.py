@@ -66,7 +66,7 @@ def snapshot(dst: Path) -> Path:
 
 
 @contextmanager
-def _reused_compilation() -> Iterator[None]:
+def _fast_copier() -> Iterator[None]:
     original = Environment.compile
 
     def compile_once(self: Environment, source: Any, *args: Any) -> str | CodeType:
@@ -117,7 +117,7 @@ def render_from(
 
     `source` is a snapshot, or a template repository rendered at its tag or commit `vcs_ref`.
     """
-    with _reused_compilation():
+    with _fast_copier():
         run_copy(
             str(source),
             dst,
