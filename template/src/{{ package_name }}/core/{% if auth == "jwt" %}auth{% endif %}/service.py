@@ -47,7 +47,7 @@ def _principal(user: UserRecord) -> Principal:
 
 
 class AuthService:
-    """Authentication use cases; every method runs in the caller's transaction.
+    """Authentication use cases, in the caller's transaction (``login`` commits it early).
 
     The active user behind a token is read from the database at most once per
     ``cache_seconds`` in each process (``AUTH_CACHE_SECONDS``): a deactivated or deleted user
