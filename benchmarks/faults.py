@@ -5,7 +5,8 @@ its post-copy task, migrated into a fresh database, seeded, and started as produ
 it (`benchmarks/throughput.py` does all of that), on 127.0.0.1 only. Every scenario starts its
 own instance for a bounded time, with asynchronous httpx clients:
 
-- login storm: clients sign in over and over, the shipped rate limits in force;
+- login storm: clients sign in over and over, the shipped rate limits in force (readiness
+  must stay 200);
 - pool exhaustion: a pool of 2 connections under creates and reads;
 - 400 clients: creates and reads at 400 connections, also with the former bound (256);
 - database cut: the database reached through a TCP proxy that cuts every link for a third of
@@ -275,7 +276,10 @@ class Readiness:
 
 
 def login_storm(ctx: Context, plan: Plan) -> Row:
-    """Clients signing in over and over, with the shipped rate limits (one address)."""
+    """Clients signing in over and over, with the shipped rate limits (one address).
+
+    `/readyz` is polled throughout: a storm of sign-ins must not make the instance look down.
+    """
     env = {k: v for k, v in ctx.env().items() if not k.startswith("RATE_LIMIT")}
     tally = Tally()
     form = {"username": ADMIN[0], "password": ADMIN[1]}
@@ -290,9 +294,11 @@ def login_storm(ctx: Context, plan: Plan) -> Row:
         async with client(url, plan.clients) as http:
             await asyncio.gather(*(one() for _ in range(plan.clients)))
 
-    with ctx.start(env) as server:
+    with ctx.start(env) as server, Readiness(server.url) as readiness:
+        started = time.monotonic()
         asyncio.run(storm(server.url))
-    return row(tally)
+    # Sign-ins must not take the instance out of service: readiness should stay 200 throughout.
+    return row(tally, to_unready_s=readiness.first(ready=False, after=started))
 
 
 def _mixed(ctx: Context, plan: Plan, clients: int, **extra: str) -> Row:
