@@ -14,6 +14,7 @@ drivers), as `python -m uvicorn bare_app:app --app-dir benchmarks --workers N`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -83,6 +84,9 @@ class _Sqlite:
 
         self._aiosqlite = aiosqlite
         self.connection: Any = None
+        # One connection serves every request: without the lock, concurrent creates would
+        # share a transaction and one commit, where each of a service's commits on its own.
+        self._write = asyncio.Lock()
 
     async def open(self) -> None:
         self.connection = await self._aiosqlite.connect(_DATABASE, timeout=5)
@@ -100,8 +104,9 @@ class _Sqlite:
             return list(await cursor.fetchall())
 
     async def insert(self, sql: str, *args: Any) -> None:
-        await self.connection.execute(sql, args)
-        await self.connection.commit()
+        async with self._write:
+            await self.connection.execute(sql, args)
+            await self.connection.commit()
 
 
 _db: _Postgres | _Sqlite = _Postgres() if _POSTGRES else _Sqlite()
