@@ -85,7 +85,7 @@ class _Sqlite:
         self._aiosqlite = aiosqlite
         self.connection: Any = None
         # One connection serves every request: without the lock, concurrent creates would
-        # share a transaction and one commit, where each of a service's commits on its own.
+        # share a transaction and one commit, where a service commits each on its own.
         self._write = asyncio.Lock()
 
     async def open(self) -> None:

@@ -297,7 +297,6 @@ def login_storm(ctx: Context, plan: Plan) -> Row:
     with ctx.start(env) as server, Readiness(server.url) as readiness:
         started = time.monotonic()
         asyncio.run(storm(server.url))
-    # Sign-ins must not take the instance out of service: readiness should stay 200 throughout.
     return row(tally, to_unready_s=readiness.first(ready=False, after=started))
 
 
