@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 
-__all__ = ["CacheLookup", "InMemoryReadCache", "ReadCache", "ReadCacheDep", "get_read_cache"]
+from .single_flight import SingleFlight
+
+__all__ = [
+    "CacheLookup",
+    "InMemoryReadCache",
+    "ReadCache",
+    "ReadCacheDep",
+    "get_read_cache",
+    "read_through",
+]
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,30 @@ class InMemoryReadCache:
         while len(self._generations) > self._max_entries:
             _, evicted = self._generations.popitem(last=False)
             self._floor = max(self._floor, evicted)
+
+
+#: Loads running in this process, by cache, namespace, key and generation.
+_loads: SingleFlight[bytes] = SingleFlight()
+
+
+async def read_through(
+    cache: ReadCache, namespace: str, key: str, load: Callable[[], Awaitable[bytes]]
+) -> bytes:
+    """Return the cached value of ``key``, or ``load`` it and offer it to the cache.
+
+    Concurrent misses of one key share one ``load``: when a popular value expires, one
+    request reads it and the others wait for that read instead of each making their own.
+    """
+    lookup = await cache.get(namespace, key)
+    if lookup.value is not None:
+        return lookup.value
+
+    async def fill() -> bytes:
+        value = await load()
+        await cache.set(namespace, key, value, generation=lookup.generation)
+        return value
+
+    return await _loads.share((id(cache), namespace, key, lookup.generation), fill)
 
 
 def _size(namespace: str, key: str, value: bytes) -> int:

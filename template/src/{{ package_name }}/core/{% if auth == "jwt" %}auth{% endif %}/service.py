@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,7 @@ from ..authentication import Verified
 from ..db import utcnow
 from ..errors import UnauthorizedError
 from ..settings import CoreSettings
+from ..single_flight import SingleFlight
 from .domain import Principal
 from .models import RefreshTokenRecord, UserRecord
 from .passwords import PasswordHasher
@@ -51,7 +53,8 @@ class AuthService:
 
     The active user behind a token is read from the database at most once per
     ``cache_seconds`` in each process (``AUTH_CACHE_SECONDS``): a deactivated or deleted user
-    keeps access for at most that long, in exchange for no query on most requests.
+    keeps access for at most that long, in exchange for no query on most requests. When the
+    cached row expires, concurrent requests of that user share one read of it.
 
     Sign-ins go through ``throttle`` (in process, per-account and per-address defaults when
     none is given) before any password is hashed.
@@ -76,6 +79,7 @@ class AuthService:
         self._max_cached = max_cached
         self._clock = clock
         self._principals: dict[str, tuple[float, Principal]] = {}
+        self._reads: SingleFlight[Principal] = SingleFlight()
 
     @classmethod
     def from_settings(
@@ -192,10 +196,17 @@ class AuthService:
         Raises:
             UnauthorizedError: The user no longer exists or is inactive.
         """
-        now = self._clock()
         cached = self._principals.get(subject)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > self._clock():
             return cached[1]
+        read = partial(self._read_principal, session=session, subject=subject)
+        if self._cache_seconds == 0:  # every request reads the row, none shares another's read
+            return await read()
+        return await self._reads.share(subject, read)
+
+    async def _read_principal(self, *, session: AsyncSession, subject: str) -> Principal:
+        """Read the user's row; cache it while ``cache_seconds`` says so."""
+        now = self._clock()
         user = await UserRepository(session).get(subject)
         if user is None or not user.is_active:
             self._principals.pop(subject, None)
