@@ -56,7 +56,8 @@ ANSWERS: dict[str, dict[str, object]] = {
 
 #: The team's own runtime dependency, added after generation.
 TEAM_DEPENDENCY = "tenacity>=9.1"
-#: The total coverage threshold the team raises theirs to (the service covers ~97 %).
+#: The total coverage threshold the team raises theirs to. A service updated from the oldest
+#: release covers ~93.6 %: its own tests predate the newer core, whose tests come with it.
 TEAM_TOTAL = 92
 
 _MARKER = re.compile(rb"^(<{7}|>{7}) ", re.MULTILINE)
