@@ -370,6 +370,18 @@ def test_python_is_formatted_and_lint_clean(service: Path) -> None:
     run(["ruff", "check", "--no-cache", "."], service, env=_ROOT_ENV)
 
 
+def test_readme_lists_every_make_target(service: Path) -> None:
+    """The README's table of make targets names each target the Makefile documents."""
+    makefile = (service / "Makefile").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^([a-z][a-z-]*):.*## ", makefile, flags=re.MULTILINE))
+    readme = (service / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Make targets", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `make ([a-z][a-z-]*)", table, flags=re.MULTILINE))
+
+    assert "help" in documented
+    assert listed == documented
+
+
 def _code(service: Path) -> dict[str, str]:
     """The dependency list and every source and test module, by path."""
     paths = [service / "pyproject.toml", *sorted((service / "src").rglob("*.py"))]
