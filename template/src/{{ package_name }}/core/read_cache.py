@@ -151,6 +151,11 @@ async def read_through(
         return lookup.value
 
     async def fill() -> bytes:
+        # A lookup that awaits the network (Redis) may have missed just before another
+        # request's load filled the cache and its flight ended: look again before loading.
+        again = await cache.get(namespace, key)
+        if again.value is not None:
+            return again.value
         value = await load()
         await cache.set(namespace, key, value, generation=lookup.generation)
         return value
