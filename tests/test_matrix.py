@@ -9,6 +9,7 @@ would: mypy, its own tests and `gates all`.
 
 from __future__ import annotations
 
+import ast
 import functools
 import itertools
 import json
@@ -380,6 +381,41 @@ def test_readme_lists_every_make_target(service: Path) -> None:
 
     assert "help" in documented
     assert listed == documented
+
+
+def test_readme_names_the_example_feature_s_modules(service: Path) -> None:
+    """The README's layout row of `items/` names its modules, each API style's included."""
+    readme = (service / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `src/my_service/items/`"))
+    named = set(re.findall(r"`(\w+)`", row.split(" | ")[2]))
+    items = service / "src" / "my_service" / "items"
+
+    assert named == {path.stem for path in items.glob("*.py")} - {"__init__"}
+
+
+def test_readme_python_runs_against_the_service_s_own_modules(service: Path) -> None:
+    """Python the README feeds to `uv run python -` parses, and what it imports of the service
+    exists: a module under `src/`, or one `make proto` generates from a `.proto` file."""
+    readme = (service / "README.md").read_text(encoding="utf-8")
+    scripts = re.findall(r"uv run python - <<'EOF'\n(.*?)\nEOF\n", readme, flags=re.S)
+    imports = [
+        (node.module, alias.name)
+        for script in scripts
+        for node in ast.walk(ast.parse(script))
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    ]
+    own = [(module, name) for module, name in imports if module.startswith("my_service.")]
+
+    assert bool(own) is ("grpc" in _answers_of(service)["api"])
+    for module, name in own:
+        folder = Path(*module.split("."))
+        stem = name.removesuffix("_grpc").removesuffix("_pb2")
+        sources = [
+            service / "src" / folder / f"{name}.py",
+            service / "proto" / folder / f"{stem}.proto",
+        ]
+        assert any(path.is_file() for path in sources), f"{module}.{name}"
 
 
 def _code(service: Path) -> dict[str, str]:

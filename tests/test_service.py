@@ -6,18 +6,13 @@ Full tier (`-m ''`): each test drives real toolchains in a freshly generated ser
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests._template import GATES_TIMEOUT_SECONDS, render, run, service_env
+from tests._template import GATES_TIMEOUT_SECONDS, make_run, render, run, service_env
 from tests.osv_server import serve
 
 pytestmark = [
@@ -84,48 +79,12 @@ def test_gates_all_passes_and_writes_results(service: Path) -> None:
     assert "Passed" in proc.stderr + proc.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def running(service: Path) -> Iterator[str]:
     """`make run` with no server anywhere, as the README's quick start does."""
-    port = _free_port()
-    env = service_env(
-        PORT=str(port), ADMIN_EMAIL="admin@example.com", ADMIN_PASSWORD="quick-start-pass-1"
-    )
-    proc = subprocess.Popen(
-        ["make", "run"],
-        cwd=service,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(f"{base}/healthz", proc)
+    env = {"ADMIN_EMAIL": "admin@example.com", "ADMIN_PASSWORD": "quick-start-pass-1"}
+    with make_run(service, **env) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
-def _wait_for(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"make run exited {proc.returncode}:\n{proc.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
 def test_make_run_serves_the_quick_start(running: str) -> None:
