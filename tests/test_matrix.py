@@ -418,6 +418,19 @@ def test_readme_python_runs_against_the_service_s_own_modules(service: Path) -> 
         assert any(path.is_file() for path in sources), f"{module}.{name}"
 
 
+def test_readme_copies_a_feature_from_paths_the_service_has(service: Path) -> None:
+    """*Add a feature* copies from `items/` paths that exist; the full tier runs it."""
+    readme = (service / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Add a feature", 1)[1].split("\n## ", 1)[0]
+    copy = re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)[0]
+    sources = set(re.findall(r"\b((?:src|proto)/\S*/items\S*)", copy))
+
+    assert "src/my_service/items" in sources
+    assert ("proto/my_service/items/v1/items.proto" in sources) is (service / "proto").is_dir()
+    for source in sources:
+        assert (service / source).exists(), source
+
+
 def _code(service: Path) -> dict[str, str]:
     """The dependency list and every source and test module, by path."""
     paths = [service / "pyproject.toml", *sorted((service / "src").rglob("*.py"))]
