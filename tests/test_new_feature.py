@@ -71,15 +71,49 @@ def _shell_blocks(readme: str) -> list[str]:
     return re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)
 
 
-def _register(service: Path, api: list[str]) -> None:
+def _edit(path: Path, there: str, becomes: str) -> None:
+    code = path.read_text(encoding="utf-8")
+    assert code.count(there) == 1, there
+    path.write_text(code.replace(there, becomes), encoding="utf-8")
+
+
+def _register(service: Path, api: list[str], auth: str) -> None:
+    """Register the copy in `main.py`; with OIDC, give the tests' tokens its scopes."""
     main = service / "src" / "my_service" / "main.py"
-    code = main.read_text(encoding="utf-8")
     for style in api:
         for there, follows in REGISTRATIONS[style]:
-            assert code.count(there) == 1, there
             replaced = there.lstrip().startswith("mount_graphql")
-            code = code.replace(there, follows if replaced else there + follows)
-    main.write_text(code, encoding="utf-8")
+            _edit(main, there, follows if replaced else there + follows)
+    if auth == "oidc":
+        scopes = '"items:read", "items:write"'
+        _edit(
+            service / "tests" / "identity_provider.py",
+            f"SCOPES = ({scopes})",
+            f'SCOPES = ({scopes}, "orders:read", "orders:write")',
+        )
+
+
+#: Per server database: the commands that create and drop one, and the service's URL of it.
+_SERVERS = {
+    "postgresql": (
+        ["createdb", "-h", "127.0.0.1", "-U", "postgres", "{name}"],
+        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", "{name}"],
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+    ),
+    "mysql": (
+        [
+            "mariadb",
+            "-h",
+            "127.0.0.1",
+            "-u",
+            "root",
+            "-e",
+            "CREATE DATABASE {name} CHARACTER SET utf8mb4",
+        ],
+        ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e", "DROP DATABASE {name}"],
+        "mysql+aiomysql://root@127.0.0.1:3306/{name}?charset=utf8mb4",
+    ),
+}
 
 
 @contextlib.contextmanager
@@ -89,16 +123,16 @@ def _development_database(database: str) -> Iterator[dict[str, str]]:
     A server database is created on the local server, as the README has a developer do once,
     and dropped afterwards; SQLite's is a file the service creates itself.
     """
-    if database != "postgresql":
+    if database not in _SERVERS:
         yield service_env()
         return
+    create, drop, url = _SERVERS[database]
     name = f"paved_feature_{uuid.uuid4().hex[:12]}"
-    server = ["-h", "127.0.0.1", "-U", "postgres"]
-    run(["createdb", *server, name], Path.cwd())
+    run([arg.format(name=name) for arg in create], Path.cwd())
     try:
-        yield service_env(DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+        yield service_env(DATABASE_URL=url.format(name=name))
     finally:
-        run(["dropdb", *server, "--force", name], Path.cwd())
+        run([arg.format(name=name) for arg in drop], Path.cwd())
 
 
 @pytest.mark.parametrize(
@@ -110,6 +144,7 @@ def _development_database(database: str) -> Iterator[dict[str, str]]:
             {"database": "postgresql", "auth": "api_key"},
             id="graphql-grpc-postgresql-api_key",
         ),
+        pytest.param(["rest"], {"database": "mysql", "auth": "oidc"}, id="rest-mysql-oidc"),
     ],
 )
 def test_a_feature_copied_as_the_readme_says_passes_as_it_stands(
@@ -121,7 +156,7 @@ def test_a_feature_copied_as_the_readme_says_passes_as_it_stands(
 
     with _development_database(answers.get("database", "sqlite")) as env:
         run(["bash", "-euo", "pipefail", "-c", copy], service, env=env)
-        _register(service, api)
+        _register(service, api, answers.get("auth", "jwt"))
         run(["bash", "-euo", "pipefail", "-c", finish.removesuffix("make test")], service, env=env)
 
     run(["uv", "run", "--frozen", "ruff", "format", "--check", "."], service)
