@@ -96,6 +96,9 @@ class ServerError(RuntimeError):
 class Server:
     """A server process in a session of its own, logging to a file, stopped with SIGTERM.
 
+    Its stdout is a pipe that `cat` drains into the file, as a container runtime reads a
+    container's: writing to a pipe costs a server more than writing to a file does.
+
     Args:
         name: What the reports call it.
         args: The command.
@@ -122,14 +125,17 @@ class Server:
         self.log = log
         self._ready = self.url + ready_path
         self._log_file = log.open("ab")
+        self._drain = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=self._log_file)
+        assert self._drain.stdin is not None
         self.proc = subprocess.Popen(
             list(args),
             cwd=cwd,
             env=dict(env),
-            stdout=self._log_file,
+            stdout=self._drain.stdin,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self._drain.stdin.close()  # the server's processes hold the pipe's only writing end
 
     @property
     def pid(self) -> int:
@@ -171,6 +177,10 @@ class Server:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        try:
+            self._drain.wait(timeout=10)  # the server's last lines, once its processes are gone
+        except subprocess.TimeoutExpired:
+            self._drain.kill()
         self._log_file.close()
         return self.proc.returncode
 
