@@ -52,6 +52,16 @@ REGISTRATIONS = {
             ),
         ),
     ],
+    "memory": [  # a service without a database: the feature's store
+        (
+            "from .items.memory import InMemoryItemStore\n",
+            "from .orders.memory import InMemoryOrderStore\n",
+        ),
+        (
+            "    app.state.item_store = InMemoryItemStore()\n",
+            "    app.state.order_store = InMemoryOrderStore()\n",
+        ),
+    ],
     "grpc": [
         (
             "from .items.api_grpc import add_items_service\n",
@@ -77,11 +87,12 @@ def _edit(path: Path, there: str, becomes: str) -> None:
     path.write_text(code.replace(there, becomes), encoding="utf-8")
 
 
-def _register(service: Path, api: list[str], auth: str) -> None:
-    """Register the copy in `main.py`; with OIDC, give the tests' tokens its scopes."""
+def _register(service: Path, api: list[str], auth: str, *, database: bool) -> None:
+    """Register the copy in `main.py` (its store too, without a database); with OIDC, give
+    the tests' tokens its scopes."""
     main = service / "src" / "my_service" / "main.py"
-    for style in api:
-        for there, follows in REGISTRATIONS[style]:
+    for part in [*api, *([] if database else ["memory"])]:
+        for there, follows in REGISTRATIONS[part]:
             replaced = there.lstrip().startswith("mount_graphql")
             _edit(main, there, follows if replaced else there + follows)
     if auth == "oidc":
@@ -145,6 +156,7 @@ def _development_database(database: str) -> Iterator[dict[str, str]]:
             id="graphql-grpc-postgresql-api_key",
         ),
         pytest.param(["rest"], {"database": "mysql", "auth": "oidc"}, id="rest-mysql-oidc"),
+        pytest.param(["rest"], {"database": "none", "auth": "none"}, id="rest-none-none"),
     ],
 )
 def test_a_feature_copied_as_the_readme_says_passes_as_it_stands(
@@ -156,7 +168,8 @@ def test_a_feature_copied_as_the_readme_says_passes_as_it_stands(
 
     with _development_database(answers.get("database", "sqlite")) as env:
         run(["bash", "-euo", "pipefail", "-c", copy], service, env=env)
-        _register(service, api, answers.get("auth", "jwt"))
+        database = answers.get("database", "sqlite") != "none"
+        _register(service, api, answers.get("auth", "jwt"), database=database)
         run(["bash", "-euo", "pipefail", "-c", finish.removesuffix("make test")], service, env=env)
 
     run(["uv", "run", "--frozen", "ruff", "format", "--check", "."], service)
