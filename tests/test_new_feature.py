@@ -21,7 +21,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning"),
 ]
 
-#: `main.py` edits the README asks for, by API style: (a line there, what follows it).
+#: `main.py` edits the README asks for, by API style and for the store of a service without
+#: a database: (a line there, what follows it).
 #: The GraphQL schema is mounted once, with the merged types: that line is replaced.
 REGISTRATIONS = {
     "rest": [
