@@ -105,6 +105,7 @@ def _register(service: Path, api: list[str], auth: str, *, database: bool) -> No
         )
 
 
+_MARIADB = ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e"]
 #: Per server database: the commands that create and drop one, and the service's URL of it.
 _SERVERS = {
     "postgresql": (
@@ -113,16 +114,8 @@ _SERVERS = {
         "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
     ),
     "mysql": (
-        [
-            "mariadb",
-            "-h",
-            "127.0.0.1",
-            "-u",
-            "root",
-            "-e",
-            "CREATE DATABASE {name} CHARACTER SET utf8mb4",
-        ],
-        ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e", "DROP DATABASE {name}"],
+        [*_MARIADB, "CREATE DATABASE {name} CHARACTER SET utf8mb4"],
+        [*_MARIADB, "DROP DATABASE {name}"],
         "mysql+aiomysql://root@127.0.0.1:3306/{name}?charset=utf8mb4",
     ),
 }
