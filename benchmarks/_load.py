@@ -32,6 +32,16 @@ import httpx
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def drain(into: Any) -> subprocess.Popen[bytes]:  # noqa: ANN401 - a file, or DEVNULL
+    """A `cat` copying a pipe into `into`; give its stdin to a server as the server's stdout.
+
+    A container runtime reads a container's stdout through a pipe, and a write to a pipe
+    costs the writer more than a write to a file does. Close the returned process's stdin
+    once the server has it, and wait for the process after the server has exited.
+    """
+    return subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=into)
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now, on 127.0.0.1."""
     with socket.socket() as sock:
@@ -96,8 +106,7 @@ class ServerError(RuntimeError):
 class Server:
     """A server process in a session of its own, logging to a file, stopped with SIGTERM.
 
-    Its stdout is a pipe that `cat` drains into the file, as a container runtime reads a
-    container's: writing to a pipe costs a server more than writing to a file does.
+    Its stdout is a pipe that `cat` drains into the file (`drain`), as in a container.
 
     Args:
         name: What the reports call it.
@@ -125,7 +134,7 @@ class Server:
         self.log = log
         self._ready = self.url + ready_path
         self._log_file = log.open("ab")
-        self._drain = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=self._log_file)
+        self._drain = drain(self._log_file)
         assert self._drain.stdin is not None
         self.proc = subprocess.Popen(
             list(args),

@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks._load import OtlpSink
+from benchmarks._load import OtlpSink, drain
 from benchmarks._timing import ROOT
 from benchmarks.throughput import fresh_database, generate, migrate, service_env
 
@@ -42,19 +42,19 @@ class Build:
 
 def cpu_per_request(build: Build, endpoint: str, requests: int) -> float:
     """One round: the microseconds of CPU the application spent per request."""
-    drain = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    stdout = drain(subprocess.DEVNULL)
     done = subprocess.run(
         [str(build.service / ".venv" / "bin" / "python"), str(DRIVER), endpoint, str(requests)],
         cwd=build.service,
         env=build.env,
-        stdout=drain.stdin,
+        stdout=stdout.stdin,
         stderr=subprocess.PIPE,
         text=True,
         check=False,
     )
-    assert drain.stdin is not None
-    drain.stdin.close()
-    drain.wait()
+    assert stdout.stdin is not None
+    stdout.stdin.close()
+    stdout.wait()
     line = next((x for x in reversed(done.stderr.splitlines()) if x.startswith("CPU_US ")), None)
     if done.returncode != 0 or line is None:
         raise SystemExit(f"{build.name} {endpoint} failed:\n{done.stderr[-3000:]}")

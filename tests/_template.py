@@ -80,6 +80,11 @@ def run(
     return proc
 
 
+def readme_section(readme: str, title: str) -> str:
+    """The text of the README's `## title` section, up to the next `## ` heading."""
+    return readme.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:

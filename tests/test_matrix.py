@@ -29,6 +29,7 @@ from tests._template import (
     GATES_TIMEOUT_SECONDS,
     ROOT,
     destination_conflicts,
+    readme_section,
     render,
     run,
     service_env,
@@ -376,7 +377,7 @@ def test_readme_lists_every_make_target(service: Path) -> None:
     makefile = (service / "Makefile").read_text(encoding="utf-8")
     documented = set(re.findall(r"^([a-z][a-z-]*):.*## ", makefile, flags=re.MULTILINE))
     readme = (service / "README.md").read_text(encoding="utf-8")
-    table = readme.split("## Make targets", 1)[1].split("\n## ", 1)[0]
+    table = readme_section(readme, "Make targets")
     listed = set(re.findall(r"^\| `make ([a-z][a-z-]*)", table, flags=re.MULTILINE))
 
     assert "help" in documented
@@ -421,7 +422,7 @@ def test_readme_python_runs_against_the_service_s_own_modules(service: Path) -> 
 def test_readme_copies_a_feature_from_paths_the_service_has(service: Path) -> None:
     """*Add a feature* copies from `items/` paths that exist; the full tier runs it."""
     readme = (service / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Add a feature", 1)[1].split("\n## ", 1)[0]
+    section = readme_section(readme, "Add a feature")
     copy = re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)[0]
     sources = set(re.findall(r"\b((?:src|proto)/\S*/items\S*)", copy))
 

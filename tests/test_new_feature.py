@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._template import render, run, service_env
+from tests._template import readme_section, render, run, service_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -78,7 +78,7 @@ REGISTRATIONS = {
 
 def _shell_blocks(readme: str) -> list[str]:
     """The `sh` blocks of the README's *Add a feature* section, in order."""
-    section = readme.split("## Add a feature", 1)[1].split("\n## ", 1)[0]
+    section = readme_section(readme, "Add a feature")
     return re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)
 
 
