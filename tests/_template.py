@@ -96,40 +96,42 @@ def free_port() -> int:
 def make_run(service: Path, **env: str) -> Iterator[str]:
     """`make run` in `service`, as its README's quick start does; yields the HTTP base URL.
 
-    The service listens on a free port (`PORT`); `env` adds to its environment. It is
-    stopped with SIGTERM, the whole process group, when the block ends.
+    The service listens on a free port (`PORT`); `env` adds to its environment. Its output
+    goes to `<service>-make-run.log` beside `service` (a file: a long run never fills a pipe,
+    and the service's tree stays as generated). It is stopped with SIGTERM, the whole process
+    group, when the block ends.
     """
     port = free_port()
-    proc = subprocess.Popen(
-        ["make", "run"],
-        cwd=service,
-        env=service_env(PORT=str(port), **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    log = service.with_name(f"{service.name}-make-run.log")
+    with log.open("w") as output:
+        proc = subprocess.Popen(
+            ["make", "run"],
+            cwd=service,
+            env=service_env(PORT=str(port), **env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base}/healthz", proc)
+        _wait_for(f"{base}/healthz", proc, log)
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
 
 
-def _wait_for(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+def _wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            output = proc.stdout.read() if proc.stdout else ""
-            raise AssertionError(f"make run exited {proc.returncode}:\n{output}")
+            raise AssertionError(f"make run exited {proc.returncode}:\n{log.read_text()}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
+    raise AssertionError(f"{url} did not answer within {timeout}s:\n{log.read_text()}")
 
 
 def text_files(root: Path) -> list[Path]:
