@@ -542,7 +542,6 @@ PRICED = ("GET item", "POST create")
 
 
 def prices(
-    default: Server,
     service: Path,
     database: Database,
     seeded: Seeded,
@@ -553,13 +552,21 @@ def prices(
 ) -> dict[str, dict[str, tuple[float, float]]]:
     """CPU ms per request the default service spends over each variant, and req/s ratio.
 
-    Each variant runs beside the default instance; their rounds alternate.
+    Each variant runs beside a default instance started with it, so that neither has served
+    more than the other (the main rounds' instance holds the idempotency keys and cached
+    values those rounds left); their rounds alternate.
     """
     requests = loads(seeded)
     found: dict[str, dict[str, tuple[float, float]]] = {}
+    env = service_env(database, sink=sink, workers=plan.workers)
     for name, overrides in VARIANTS.items():
-        env = {**service_env(database, sink=sink, workers=plan.workers), **overrides}
-        with start_service(service, env, work / "variant.log", name="variant") as variant:
+        with (
+            start_service(service, env, work / "default.log", name="default") as default,
+            start_service(
+                service, {**env, **overrides}, work / "variant.log", name="variant"
+            ) as variant,
+        ):
+            default.wait_ready()
             variant.wait_ready()
             found[name] = {}
             for endpoint in PRICED:
@@ -643,9 +650,7 @@ def measure_database(kind: str, plan: Plan, work: Path, sink: OtlpSink) -> Repor
                 ) as bounded:
                     report.sustained = sustained_writes(bounded, seeded, plan, work)
             if plan.prices:
-                report.prices = prices(
-                    svc, service, database, seeded, plan=plan, work=work, sink=sink
-                )
+                report.prices = prices(service, database, seeded, plan=plan, work=work, sink=sink)
         _progress(f"{kind}: counting round trips and spans")
         report.counted = count_all(service, database, seeded, plan=plan, work=work, sink=sink)
     return report
