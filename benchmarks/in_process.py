@@ -38,6 +38,7 @@ from benchmarks.throughput import fresh_database, generate, migrate, service_env
 
 DRIVER = ROOT / "benchmarks" / "_asgi_driver.py"
 ENDPOINTS = ("get", "list", "post")
+CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
 COLLECTED = re.compile(r"Collected : (\d+)")
 
 
@@ -82,8 +83,7 @@ def instructions_per_request(build: Build, endpoint: str, requests: int) -> floa
     """One round: thousands of instructions per request, from two runs under callgrind."""
     counts = []
     for n in (requests, 2 * requests):
-        prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-        found = COLLECTED.search(_drive(build, endpoint, n, prefix=prefix))
+        found = COLLECTED.search(_drive(build, endpoint, n, prefix=CALLGRIND))
         if found is None:
             raise SystemExit(f"{build.name} {endpoint}: callgrind reported no count")
         counts.append(int(found.group(1)))
