@@ -88,7 +88,8 @@ async def issue_token(
         raise ValidationFailedError("The refresh_token grant needs refresh_token")
     refreshed = await auth.refresh(session=session, refresh_token=form.refresh_token)
     if refreshed is None:
-        # Returned, not raised, so that the family's revocation is committed.
+        # An error answer rolls the request's transaction back: keep the family's revocation.
+        await session.commit()
         return error_response(
             UnauthorizedError("The refresh token is not valid"), instance=request.url.path
         )
