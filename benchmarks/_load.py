@@ -13,7 +13,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -29,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from tests._template import free_port
+
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -40,13 +41,6 @@ def drain(into: Any) -> subprocess.Popen[bytes]:  # noqa: ANN401 - a file, or DE
     once the server has it, and wait for the process after the server has exited.
     """
     return subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=into)
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now, on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- processes -------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks._load import OtlpSink, Server, Tally, TcpProxy, free_port
+from benchmarks._load import OtlpSink, Server, Tally, TcpProxy
 from benchmarks.throughput import (
     ADMIN,
     Database,
@@ -60,6 +60,7 @@ from benchmarks.throughput import (
     start_service,
     write_readme,
 )
+from tests._template import free_port
 
 #: Answers after which a client sends the same create again, with the same key.
 RETRYABLE = ("timeout", "error", "429", "409", "503")

@@ -63,11 +63,11 @@ from benchmarks._load import (
     SpanTally,
     SqliteStatementCounter,
     TcpProxy,
-    free_port,
     usage,
     wrk,
 )
 from benchmarks._timing import ROOT, clean_env, sh
+from tests._template import free_port
 
 PACKAGE = "my_service"
 ADMIN = ("bench@example.com", "bench-password-123456")
