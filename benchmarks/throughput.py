@@ -537,8 +537,20 @@ VARIANTS = {
     "access log off (LOG_LEVEL=WARNING)": {"LOG_LEVEL": "WARNING"},
     "rate limit off": {"RATE_LIMIT_PER_MINUTE": "0"},
     "user row on every request (AUTH_CACHE_SECONDS=0)": {"AUTH_CACHE_SECONDS": "0"},
+    "OpenTelemetry's export batch (OTEL_BSP_MAX_EXPORT_BATCH_SIZE=512)": {
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "512"
+    },
 }
 PRICED = ("GET item", "POST create")
+
+
+@dataclass(frozen=True)
+class Price:
+    """What the default service spends over a variant on one endpoint, side by side."""
+
+    cpu_ms: float  # CPU ms per request, default minus variant
+    rps_ratio: float  # the default's req/s over the variant's
+    p99_ms: tuple[float, float]  # the default's and the variant's
 
 
 def prices(
@@ -549,15 +561,15 @@ def prices(
     plan: Plan,
     work: Path,
     sink: OtlpSink,
-) -> dict[str, dict[str, tuple[float, float]]]:
-    """CPU ms per request the default service spends over each variant, and req/s ratio.
+) -> dict[str, dict[str, Price]]:
+    """CPU ms per request the default service spends over each variant, req/s ratio, p99s.
 
     Each variant runs beside a default instance started with it, so that neither has served
     more than the other (the main rounds' instance holds the idempotency keys and cached
     values those rounds left); their rounds alternate.
     """
     requests = loads(seeded)
-    found: dict[str, dict[str, tuple[float, float]]] = {}
+    found: dict[str, dict[str, Price]] = {}
     env = service_env(database, sink=sink, workers=plan.workers)
     for name, overrides in VARIANTS.items():
         with (
@@ -582,7 +594,8 @@ def prices(
                     kept["variant"], "cpu_ms_per_request"
                 )
                 rps = _median(kept["default"], "rps") / _median(kept["variant"], "rps")
-                found[name][endpoint] = (cpu, rps)
+                p99 = (_median(kept["default"], "p99_ms"), _median(kept["variant"], "p99_ms"))
+                found[name][endpoint] = Price(cpu, rps, p99)
                 _progress(f"{name}: {endpoint} {cpu:+.2f} ms/req, x{rps:.2f} req/s")
     return found
 
@@ -593,14 +606,17 @@ def prices_table(report: Report) -> str:
         (
             f"Price of each standard ({report.database}): CPU ms per request the default service "
             "spends over each variant (negative: the variant spends more), and the default's "
-            "req/s over the variant's."
+            "req/s over the variant's; p99 ms of the default / of the variant."
         ),
         "",
-        "| variant | " + " | ".join(f"{e} CPU ms/req, req/s ratio" for e in PRICED) + " |",
+        "| variant | " + " | ".join(f"{e} CPU ms/req, req/s ratio, p99 ms" for e in PRICED) + " |",
         "|---|" + "---|" * len(PRICED),
     ]
     for name, by_endpoint in report.prices.items():
-        cells = " | ".join(f"{cpu:+.2f}, {rps:.2f}" for cpu, rps in by_endpoint.values())
+        cells = " | ".join(
+            f"{p.cpu_ms:+.2f}, {p.rps_ratio:.2f}, {p.p99_ms[0]:.0f} / {p.p99_ms[1]:.0f}"
+            for p in by_endpoint.values()
+        )
         lines.append(f"| {name} | {cells} |")
     return "\n".join(lines)
 
@@ -617,7 +633,7 @@ class Report:
     results: Results = field(default_factory=dict)
     counted: dict[str, dict[str, Counted]] = field(default_factory=dict)
     sustained: Sustained | None = None
-    prices: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    prices: dict[str, dict[str, Price]] = field(default_factory=dict)
 
 
 def measure_database(kind: str, plan: Plan, work: Path, sink: OtlpSink) -> Report:
