@@ -778,7 +778,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--vcs-ref", default="HEAD")
     parser.add_argument("--profile", type=Path, help="write py-spy raw samples here")
     parser.add_argument("--readme", action="store_true", help="write the figures to README.md")
-    parser.add_argument("--prices", action="store_true", help="price each standard (about 1.5 min per variant and database)")
+    parser.add_argument(
+        "--prices",
+        action="store_true",
+        help="price each standard (about 1.5 min per variant and database)",
+    )
     args = parser.parse_args(argv)
     plan = replace(
         QUICK if args.quick else Plan(),
