@@ -596,7 +596,10 @@ def prices(
                 rps = _median(kept["default"], "rps") / _median(kept["variant"], "rps")
                 p99 = (_median(kept["default"], "p99_ms"), _median(kept["variant"], "p99_ms"))
                 found[name][endpoint] = Price(cpu, rps, p99)
-                _progress(f"{name}: {endpoint} {cpu:+.2f} ms/req, x{rps:.2f} req/s")
+                _progress(
+                    f"{name}: {endpoint} {cpu:+.2f} ms/req, x{rps:.2f} req/s, "
+                    f"p99 {p99[0]:.0f} / {p99[1]:.0f} ms"
+                )
     return found
 
 
