@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from ..authentication import CREDENTIAL_KEY, verified_credential
-from ..db import SessionDep
+from ..db import TransactionDep
 from ..errors import UnauthorizedError
 from .domain import Principal
 from .service import AuthService
@@ -42,7 +42,7 @@ def _subject(request: Request, auth: AuthService, token: str) -> str:
 
 async def get_current_user(
     request: Request,
-    session: SessionDep,
+    transaction: TransactionDep,
     token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal:
     """Return the caller identified by the ``Authorization: Bearer`` access token.
@@ -56,7 +56,11 @@ async def get_current_user(
     if token is None:
         raise UnauthorizedError("Authentication required: send an access token")
     auth: AuthService = request.app.state.auth  # not a dependency: one fewer to solve per request
-    return await auth.active_principal(session=session, subject=_subject(request, auth, token))
+    subject = _subject(request, auth, token)
+    cached = auth.cached_principal(subject)
+    if cached is not None:
+        return cached
+    return await auth.active_principal(session=await transaction.session(), subject=subject)
 
 
 #: The signed-in user; declaring it on a route makes the route authenticated.

@@ -190,15 +190,20 @@ class AuthService:
         claims = self.tokens.verify(access_token)
         return Verified(subject=claims.subject, credential=claims)
 
+    def cached_principal(self, subject: str) -> Principal | None:
+        """The active user ``subject`` as last read, while that read is fresh; else ``None``."""
+        cached = self._principals.get(subject)
+        return cached[1] if cached is not None and cached[0] > self._clock() else None
+
     async def active_principal(self, *, session: AsyncSession, subject: str) -> Principal:
         """Return the active user ``subject``, from the cache while it is fresh.
 
         Raises:
             UnauthorizedError: The user no longer exists or is inactive.
         """
-        cached = self._principals.get(subject)
-        if cached is not None and cached[0] > self._clock():
-            return cached[1]
+        cached = self.cached_principal(subject)
+        if cached is not None:
+            return cached
         read = partial(self._read_principal, session=session, subject=subject)
         if self._cache_seconds == 0:  # every request reads the row, none shares another's read
             return await read()
