@@ -9,7 +9,7 @@ import pytest
 from paved_gates._audit._model import FleetAudit
 from paved_gates._audit._reports import write_reports
 from paved_gates._audit._summary import ServiceSummary
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests._audit_fleet import SCRIPT_NAME, sample_fleet
 from tests._browser import Traffic, browser, missing, offline_page
@@ -172,7 +172,7 @@ def test_a_row_opens_the_services_findings_and_diff(opened: tuple[Page, Traffic]
     page.locator('#services tbody tr[data-name="ledger"] td').nth(2).click()
 
     dialog = page.locator("dialog#detail")
-    assert dialog.is_visible()
+    expect(dialog).to_be_visible()  # opened on the click's hashchange, an event of its own
     assert page.evaluate("location.hash") == "#service=ledger"
     assert page.locator("#detail-title").inner_text() == "ledger"
     diff = dialog.locator("pre.diff").first
@@ -188,8 +188,8 @@ def test_a_row_opens_the_services_findings_and_diff(opened: tuple[Page, Traffic]
 
     page.keyboard.press("Escape")
 
-    assert not dialog.is_visible()
-    assert page.evaluate("location.hash") == ""
+    expect(dialog).to_be_hidden()
+    page.wait_for_function("location.hash === ''")  # cleared by the dialog's close event
 
 
 def test_a_link_to_a_service_opens_its_drill_down(chromium: Browser, report: Path) -> None:
