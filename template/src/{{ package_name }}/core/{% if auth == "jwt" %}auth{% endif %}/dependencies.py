@@ -48,7 +48,7 @@ async def get_current_user(
     """Return the caller identified by the ``Authorization: Bearer`` access token.
 
     The token was verified by the authentication middleware; the user's row is read at most
-    once per ``AUTH_CACHE_SECONDS`` (the session's transaction begins only if it is).
+    once per ``AUTH_CACHE_SECONDS``; only that read begins the request's transaction.
 
     Raises:
         UnauthorizedError: No token, or a token that does not verify (401 problem).
