@@ -51,9 +51,10 @@ class SignedInUser(SecurityBase):
     """The OAuth2 password-bearer scheme that resolves to the caller: ``CurrentUser``.
 
     One dependency where the scheme, the request's transaction and the user would be three:
-    FastAPI solves each dependency of a route on every request, and these three cost a cached
-    read about a tenth of what it executes (see the ADR). The OpenAPI document still names
-    the scheme ``OAuth2PasswordBearer``, with the token URL, as FastAPI's own class would.
+    FastAPI solves each dependency of a route on every request, and the two more cost a
+    cached read about 6 % of what it executes (see the ADR). The OpenAPI document still
+    names the scheme ``OAuth2PasswordBearer``, with the token URL, as FastAPI's own class
+    would.
     """
 
     def __init__(self) -> None:

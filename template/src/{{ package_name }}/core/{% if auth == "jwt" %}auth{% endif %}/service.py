@@ -15,7 +15,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..authentication import Verified
-from ..db import utcnow
+from ..db import Database, utcnow
 from ..errors import UnauthorizedError
 from ..settings import CoreSettings
 from ..single_flight import SingleFlight
@@ -189,6 +189,22 @@ class AuthService:
         """
         claims = self.tokens.verify(access_token)
         return Verified(subject=claims.subject, credential=claims)
+
+    async def authenticate(self, *, database: Database, access_token: str) -> Principal:
+        """Return the active user an access token belongs to, for a call with no transaction.
+
+        GraphQL and gRPC calls have no request transaction: one begins only to read the
+        user's row, at most once per ``cache_seconds``.
+
+        Raises:
+            UnauthorizedError: Invalid token, or the user no longer exists or is inactive.
+        """
+        subject = self.tokens.verify(access_token).subject
+        cached = self.cached_principal(subject)
+        if cached is not None:
+            return cached
+        async with database.transaction() as session:
+            return await self.active_principal(session=session, subject=subject)
 
     def cached_principal(self, subject: str) -> Principal | None:
         """The active user ``subject`` as last read, while that read is fresh; else ``None``."""
