@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -62,3 +63,18 @@ def measure(name: str, repeat: int, once: Callable[[int], None]) -> Samples:
         once(i)
         seconds.append(time.perf_counter() - start)
     return Samples(name, tuple(seconds))
+
+
+def subset_of(allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: a comma-separated subset of `allowed`, refused naming the choices."""
+
+    def parse(value: str) -> tuple[str, ...]:
+        names = tuple(value.split(","))
+        unknown = [name for name in names if name not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(map(repr, unknown))}; choose from {', '.join(allowed)}"
+            )
+        return names
+
+    return parse

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._load import OtlpSink, drain
-from benchmarks._timing import ROOT
+from benchmarks._timing import ROOT, subset_of
 from benchmarks.throughput import fresh_database, generate, migrate, service_env
 
 DRIVER = ROOT / "benchmarks" / "_asgi_driver.py"
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--vcs-ref", default="HEAD")
     parser.add_argument("--against", help="a template ref measured in the same rounds")
     parser.add_argument("--variant", action="append", default=[], help="NAME=VALUE setting")
-    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
+    parser.add_argument("--endpoints", type=subset_of(ENDPOINTS), default=ENDPOINTS)
     parser.add_argument("--requests", type=int, help="per round (3000; 200 with --instructions)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -128,7 +128,7 @@ def main() -> None:
             for build in builds:  # once, so that no counted run compiles the modules (.pyc)
                 _drive(build, ENDPOINTS[0], 1, prefix=[])
         samples: dict[tuple[str, str], list[float]] = {}
-        endpoints = args.endpoints.split(",")
+        endpoints = args.endpoints
         for round_ in range(1, args.rounds + 1):
             for endpoint in endpoints:
                 for build in builds:

@@ -66,7 +66,7 @@ from benchmarks._load import (
     usage,
     wrk,
 )
-from benchmarks._timing import ROOT, clean_env, sh
+from benchmarks._timing import ROOT, clean_env, sh, subset_of
 from tests._template import free_port
 
 PACKAGE = "my_service"
@@ -75,6 +75,8 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIADB_ADMIN = ("mariadb", "-h", "127.0.0.1", "-P", "3306", "-u", "root")
 SEED_ITEMS = 60
 ENDPOINTS = ("GET item", "list 20", "POST create", "health")
+#: Databases whose round trips the benchmark can count (a TCP proxy, a SQLite trace).
+DATABASES = ("sqlite", "postgresql")
 APPS = ("bare", "service")
 MIB = 1024 * 1024
 
@@ -769,12 +771,12 @@ def write_readme(markdown: str, start: str = START, end: str = END) -> None:
     readme.write_text(f"{before}{start}\n{markdown}{end}{after}", encoding="utf-8")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Measure and print the tables."""
+def command_line() -> argparse.ArgumentParser:
+    """The options; a name it does not know is a usage error that lists the choices."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one short round per endpoint")
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
+    parser.add_argument("--databases", type=subset_of(DATABASES), default=DATABASES)
+    parser.add_argument("--endpoints", type=subset_of(ENDPOINTS), default=ENDPOINTS)
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--workers", type=int, default=2)
@@ -786,11 +788,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="price each standard (about 1.5 min per variant and database)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def plan_of(args: argparse.Namespace) -> Plan:
+    """What to measure, from the parsed command line."""
     plan = replace(
         QUICK if args.quick else Plan(),
-        databases=tuple(args.databases.split(",")),
-        endpoints=tuple(args.endpoints.split(",")),
+        databases=args.databases,
+        endpoints=args.endpoints,
         workers=args.workers,
         vcs_ref=args.vcs_ref,
         profile=args.profile,
@@ -800,6 +806,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         plan = replace(plan, rounds=args.rounds)
     if args.seconds:
         plan = replace(plan, seconds=args.seconds)
+    return plan
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Measure and print the tables."""
+    args = command_line().parse_args(argv)
+    plan = plan_of(args)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory(prefix="paved-throughput-") as tmp, OtlpSink() as sink:

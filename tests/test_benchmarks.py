@@ -1,0 +1,29 @@
+"""The benchmarks' command lines: what they accept and how they refuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import throughput
+
+
+def test_a_subset_of_the_endpoints_is_measured_in_the_order_given() -> None:
+    args = ["--endpoints", "POST create,GET item", "--databases", "sqlite"]
+    plan = throughput.plan_of(throughput.command_line().parse_args(args))
+    assert (plan.endpoints, plan.databases) == (("POST create", "GET item"), ("sqlite",))
+
+
+@pytest.mark.parametrize(
+    ("argv", "refusal"),
+    [
+        (["--endpoints", "get"], "unknown 'get'; choose from GET item, list 20, POST create"),
+        (["--databases", "sqlite,mysql"], "unknown 'mysql'; choose from sqlite, postgresql"),
+    ],
+)
+def test_an_unknown_name_is_refused_with_the_choices(
+    argv: list[str], refusal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        throughput.command_line().parse_args(argv)
+    assert exited.value.code == 2
+    assert refusal in capsys.readouterr().err
