@@ -1,6 +1,7 @@
 """CPU per request of a generated service's application, called in process through ASGI.
 
     uv run --locked python -m benchmarks.in_process [--against REF] [--variant NAME=VALUE ...]
+        [--auth jwt,api_key] [--database sqlite|postgresql]
 
 Generates the default service (SQLite, `jwt`, `otel`) at `--vcs-ref` and migrates a fresh
 database, then runs `benchmarks/_asgi_driver.py` with the service's Python: production
@@ -8,9 +9,11 @@ settings, spans exported to a local OTLP sink, stdout a pipe drained by `cat` (a
 container). Each round calls the application `--requests` times per endpoint and reads the
 process's CPU time, so the figures leave out servers, sockets and clients: what the
 application itself spends. With `--against REF`, a service generated at REF runs in the same
-rounds; each `--variant` (an environment setting) runs as a build of its own. Rounds
-alternate between builds so the machine's noise hits each alike; the table gives medians
-and each build's ratio to the first.
+rounds; each `--variant` (an environment setting) runs as a build of its own; `--auth
+jwt,api_key` generates the service once per authentication (api_key: the administrator's key
+sent in `X-API-Key`), and `--database postgresql` runs on a fresh PostgreSQL database
+instead of SQLite. Rounds alternate between builds so the machine's noise hits each alike;
+the table gives medians and each build's ratio to the first.
 
 With `--instructions`, each round counts instructions instead of CPU time: the driver runs
 under valgrind's callgrind (`apt-get install valgrind`) for `--requests` calls and again for
@@ -38,6 +41,8 @@ from benchmarks.throughput import fresh_database, generate, migrate, service_env
 
 DRIVER = ROOT / "benchmarks" / "_asgi_driver.py"
 ENDPOINTS = ("get", "list", "post")
+AUTHS = ("jwt", "api_key")
+DATABASES = ("sqlite", "postgresql")
 CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
 COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -90,39 +95,60 @@ def instructions_per_request(build: Build, endpoint: str, requests: int) -> floa
     return (counts[1] - counts[0]) / requests / 1000
 
 
-def main() -> None:
-    """Generate the builds, run the alternated rounds, print the table."""
+#: The administrator's key when a build takes API keys (the service creates it at startup).
+ADMIN_API_KEY = "sk_admin_" + "k" * 43
+
+
+def command_line() -> argparse.ArgumentParser:
+    """The options; a name it does not know is a usage error that lists the choices."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vcs-ref", default="HEAD")
     parser.add_argument("--against", help="a template ref measured in the same rounds")
     parser.add_argument("--variant", action="append", default=[], help="NAME=VALUE setting")
     parser.add_argument("--endpoints", type=subset_of(ENDPOINTS), default=ENDPOINTS)
+    parser.add_argument("--auth", type=subset_of(AUTHS), default=AUTHS[:1])
+    parser.add_argument("--database", choices=DATABASES, default=DATABASES[0])
     parser.add_argument("--requests", type=int, help="per round (3000; 200 with --instructions)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions (callgrind), not CPU"
     )
-    args = parser.parse_args()
+    return parser
+
+
+def generate_builds(args: argparse.Namespace, stack: ExitStack) -> list[Build]:
+    """One build per ref and authentication, each on a fresh database, then the variants."""
+    work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paved-inproc-")))
+    sink = stack.enter_context(OtlpSink())
+    refs = [args.vcs_ref] + ([args.against] if args.against else [])
+    builds: list[Build] = []
+    for ref in refs:
+        for auth in args.auth:
+            name = ref if len(args.auth) == 1 else f"{ref} auth={auth}"
+            print(f"  generating the service: {name}", flush=True)
+            service = generate(args.database, work / ref.replace("/", "-"), ref, auth=auth)
+            database = stack.enter_context(fresh_database(args.database, work))
+            migrate(service, database)
+            env = {**service_env(database, sink=sink, workers=1), "BENCH_PACKAGE": "my_service"}
+            if auth == "api_key":
+                env["ADMIN_API_KEY"] = ADMIN_API_KEY
+            builds.append(Build(name, service, env))
+    for variant in args.variant:
+        name, _, value = variant.partition("=")
+        base = builds[0]
+        builds.append(Build(f"{base.name} {variant}", base.service, {**base.env, name: value}))
+    return builds
+
+
+def main() -> None:
+    """Generate the builds, run the alternated rounds, print the table."""
+    args = command_line().parse_args()
     measure = instructions_per_request if args.instructions else cpu_per_request
     unit = "k instructions" if args.instructions else "µs"
     requests = args.requests or (200 if args.instructions else 3000)
 
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="paved-inproc-")))
-        sink = stack.enter_context(OtlpSink())
-        refs = [args.vcs_ref] + ([args.against] if args.against else [])
-        builds: list[Build] = []
-        for ref in refs:
-            print(f"  generating the service at {ref}", flush=True)
-            service = generate("sqlite", work / ref.replace("/", "-"), ref)
-            database = stack.enter_context(fresh_database("sqlite", work))
-            migrate(service, database)
-            env = {**service_env(database, sink=sink, workers=1), "BENCH_PACKAGE": "my_service"}
-            builds.append(Build(ref, service, env))
-        for variant in args.variant:
-            name, _, value = variant.partition("=")
-            base = builds[0]
-            builds.append(Build(f"{base.name} {variant}", base.service, {**base.env, name: value}))
+        builds = generate_builds(args, stack)
 
         if args.instructions:
             for build in builds:  # once, so that no counted run compiles the modules (.pyc)

@@ -106,14 +106,21 @@ QUICK = Plan(rounds=1, seconds=2, warmup=1, counted_requests=20, sustained_secon
 # --- services and databases -----------------------------------------------------------------
 
 
-def generate(database: str, where: Path, vcs_ref: str, *, cache: str = "none") -> Path:
-    """`copier copy --trust` of the default service on `database`, post-copy task included."""
+def generate(
+    database: str, where: Path, vcs_ref: str, *, cache: str = "none", auth: str = "jwt"
+) -> Path:
+    """`copier copy --trust` of the default service on `database`, post-copy task included.
+
+    `cache` and `auth` change those answers; the directory's name says which it holds.
+    """
     copier = str(Path(sys.executable).with_name("copier"))
-    dst = where / f"svc-{database}" if cache == "none" else where / f"svc-{database}-{cache}"
+    changed = [answer for answer, default in ((cache, "none"), (auth, "jwt")) if answer != default]
+    dst = where / "-".join(["svc", database, *changed])
     sh(
         [
             *(copier, "copy", "--quiet", "--defaults", "--trust", "--vcs-ref", vcs_ref),
-            *("-d", f"database={database}", "-d", f"cache={cache}", str(ROOT), str(dst)),
+            *("-d", f"database={database}", "-d", f"cache={cache}", "-d", f"auth={auth}"),
+            *(str(ROOT), str(dst)),
         ],
         ROOT,
     )

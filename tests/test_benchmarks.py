@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import throughput
+from benchmarks import in_process, throughput
 
 
 def test_a_subset_of_the_endpoints_is_measured_in_the_order_given() -> None:
@@ -27,3 +27,19 @@ def test_an_unknown_name_is_refused_with_the_choices(
         throughput.command_line().parse_args(argv)
     assert exited.value.code == 2
     assert refusal in capsys.readouterr().err
+
+
+def test_in_process_measures_each_authentication_asked_for() -> None:
+    args = in_process.command_line().parse_args(
+        ["--auth", "jwt,api_key", "--database", "postgresql"]
+    )
+    assert (args.auth, args.database) == (("jwt", "api_key"), "postgresql")
+
+
+def test_in_process_refuses_an_authentication_it_cannot_sign_in_with(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        in_process.command_line().parse_args(["--auth", "oidc"])
+    assert exited.value.code == 2
+    assert "unknown 'oidc'; choose from jwt, api_key" in capsys.readouterr().err
