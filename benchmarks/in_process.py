@@ -37,12 +37,11 @@ from pathlib import Path
 
 from benchmarks._load import OtlpSink, drain
 from benchmarks._timing import ROOT, subset_of
-from benchmarks.throughput import fresh_database, generate, migrate, service_env
+from benchmarks.throughput import DATABASES, fresh_database, generate, migrate, service_env
 
 DRIVER = ROOT / "benchmarks" / "_asgi_driver.py"
 ENDPOINTS = ("get", "list", "post")
 AUTHS = ("jwt", "api_key")
-DATABASES = ("sqlite", "postgresql")
 CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
 COLLECTED = re.compile(r"Collected : (\d+)")
 
