@@ -16,7 +16,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +25,7 @@ from .problems import ProblemResponse, problem_body
 
 __all__ = [
     "IDEMPOTENCY_KEY_HEADER",
+    "IDEMPOTENCY_KEY_PARAMETER",
     "REPLAYED_HEADER",
     "BeginOutcome",
     "IdempotencyMiddleware",
@@ -37,6 +38,16 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _MAX_KEY_LENGTH = 255
 _METHODS = frozenset({"POST", "PATCH"})
+
+#: The header as an OpenAPI parameter, for routes to list (``openapi_extra``): the middleware
+#: reads and checks it before FastAPI runs, so no route declares it for FastAPI to parse.
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": IDEMPOTENCY_KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": _MAX_KEY_LENGTH},
+    "description": "Retrying with the same key replays the first response",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
