@@ -6,9 +6,28 @@ into the versions its change may apply to.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import PreconditionRequiredError
 
-__all__ = ["if_match_versions", "if_none_match_hit", "version_etag"]
+__all__ = [
+    "IF_NONE_MATCH_HEADER",
+    "IF_NONE_MATCH_PARAMETER",
+    "if_match_versions",
+    "if_none_match_hit",
+    "version_etag",
+]
+
+IF_NONE_MATCH_HEADER = "If-None-Match"
+#: The header as an OpenAPI parameter, for reads to list (``openapi_extra``) and take from
+#: ``request.headers``: declared, FastAPI would parse and validate it on every request.
+IF_NONE_MATCH_PARAMETER: dict[str, Any] = {
+    "name": IF_NONE_MATCH_HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "ETags the caller holds: a match answers 304, without the body",
+}
 
 
 def version_etag(version: int) -> str:
