@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,11 +25,25 @@ _STATIC_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
+    # Responses carry user data: not stored unless the route says otherwise.
+    "Cache-Control": "no-store",
 }
 
 
+def _raw(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    """Headers as ASGI carries them: lower-case names, both as bytes."""
+    return tuple((name.lower().encode(), value.encode()) for name, value in headers.items())
+
+
+_API_HEADERS = _raw({**_STATIC_HEADERS, "Content-Security-Policy": _API_CSP})
+_DOCS_HEADERS = _raw({**_STATIC_HEADERS, "Content-Security-Policy": _DOCS_CSP})
+
+
 class SecurityHeadersMiddleware:
-    """Add CSP, HSTS, nosniff, framing and referrer policies to every response."""
+    """Add CSP, HSTS, nosniff, framing and referrer policies to every response.
+
+    A header the response already has is kept: a route may allow caching, for instance.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,16 +53,15 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = _DOCS_CSP if scope["path"] in _DOCS_PATHS else _API_CSP
+        defaults = _DOCS_HEADERS if scope["path"] in _DOCS_PATHS else _API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _STATIC_HEADERS.items():
-                    headers.setdefault(name, value)
-                # Responses carry user data: not stored unless the route says otherwise.
-                headers.setdefault("Cache-Control", "no-store")
-                headers.setdefault("Content-Security-Policy", csp)
+                # One pass over the response's headers, not one per default.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in defaults if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
