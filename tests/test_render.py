@@ -62,9 +62,13 @@ def test_rendering_is_deterministic(service: Path, tmp_path: Path) -> None:
     }
 
     def contents(root: Path) -> dict[str, str]:
+        # A dirty tree renders from a temporary commit of its own each time; an all-digit
+        # hash is quoted in the answers file, so that YAML reads it as a string.
         commit = commit_of[root]
         return {
-            str(p.relative_to(root)): p.read_text(encoding="utf-8").replace(commit, "<commit>")
+            str(p.relative_to(root)): p.read_text(encoding="utf-8")
+            .replace(f"'{commit}'", commit)
+            .replace(commit, "<commit>")
             for p in text_files(root)
         }
 
