@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -20,14 +21,30 @@ for _key, _value in {
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _group(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    assert marker is not None  # pytest_collection_modifyitems gives every test one
+    return str(marker.args[0])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     """Keep a module's tests on one xdist worker (they share module-scoped renders), unless
     they name their own group: under `--dist loadgroup` the option matrix spreads its
-    combinations over the workers."""
+    combinations over the workers.
+
+    Then order the groups as xdist hands them out (pyproject.toml turns its own reordering
+    off): those holding a `long` test first, the rest by their number of tests. xdist's own
+    order, most tests first, left the one-test runs of a service's gates (minutes each) for
+    last, and a run ended on one of them while the other worker had nothing left to do.
+    """
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    yield
+    sizes = Counter(map(_group, items))
+    long = {_group(item) for item in items if item.get_closest_marker("long")}
+    items.sort(key=lambda item: (_group(item) not in long, -sizes[_group(item)]))
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -707,6 +707,7 @@ RESULT_KEYS = {"gate", "status", "metrics", "thresholds", "findings", "duration_
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize(
     "answers",
     [

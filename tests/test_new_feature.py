@@ -18,6 +18,7 @@ from tests._template import readme_section, render, run, service_env
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.long,
     pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning"),
 ]
 

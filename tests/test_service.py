@@ -17,6 +17,7 @@ from tests.osv_server import serve
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.long,
     pytest.mark.filterwarnings("ignore::copier.errors.DirtyLocalWarning"),
 ]
 

@@ -619,6 +619,7 @@ def _tracked(service: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("answers_name", sorted(ANSWERS))
 @pytest.mark.parametrize("release", supported(), ids=lambda r: str(r.version))
 def test_update_from_a_release_keeps_team_edits_and_enforces_standards(
