@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,10 +46,13 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def sh(args: Sequence[str], cwd: Path) -> None:
-    """Run a command, failing loudly (a benchmark of a failing command measures nothing)."""
+def sh(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> None:
+    """Run a command, failing loudly (a benchmark of a failing command measures nothing).
+
+    It runs in ``env``, by default the environment a user's shell would have (``clean_env``).
+    """
     proc = subprocess.run(
-        list(args), cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False
+        list(args), cwd=cwd, env=env or clean_env(), capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed in {cwd}:\n{proc.stdout}{proc.stderr}")
