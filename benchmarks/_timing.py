@@ -52,7 +52,12 @@ def sh(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> 
     It runs in ``env``, by default the environment a user's shell would have (``clean_env``).
     """
     proc = subprocess.run(
-        list(args), cwd=cwd, env=env or clean_env(), capture_output=True, text=True, check=False
+        list(args),
+        cwd=cwd,
+        env=clean_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed in {cwd}:\n{proc.stdout}{proc.stderr}")
