@@ -7,6 +7,7 @@ breaking changes against the base branch.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -35,8 +36,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     The GraphQL schema, if the service serves one, goes to ``schema.graphql`` beside it.
     """
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else DOCUMENT
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}.openapi",
+        description="Write the API documents the code serves (what `make api-spec` runs).",
+    )
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=DOCUMENT,
+        help=f"the OpenAPI document (default: {DOCUMENT}); a GraphQL schema goes beside it",
+    )
+    path: Path = parser.parse_args(argv).path
     path.parent.mkdir(parents=True, exist_ok=True)
     app = create_app(get_settings())
     path.write_text(render(app), encoding="utf-8")
