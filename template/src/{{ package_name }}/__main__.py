@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import sys
@@ -39,6 +40,11 @@ def main() -> None:
     drains for ``SHUTDOWN_DRAIN_SECONDS`` (see ``core/shutdown.py``), then finishes its
     in-flight requests within ``SHUTDOWN_GRACE_SECONDS``.
     """
+    argparse.ArgumentParser(
+        prog=f"python -m {__package__}",
+        description="Serve the application. It takes no options: environment variables "
+        "(or a .env file) configure it, as the README's Configuration lists them.",
+    ).parse_args()
     try:
         settings = get_settings()
     except ValidationError as exc:

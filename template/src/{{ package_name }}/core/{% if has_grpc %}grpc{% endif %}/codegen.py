@@ -8,7 +8,9 @@ equal to what ``proto/`` generates. Needs the dev dependencies (grpcio-tools, my
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -61,8 +63,12 @@ def generate(*, proto_root: Path, out: Path) -> list[Path]:
     return sorted(set(generated))
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Regenerate ``src/`` from ``proto/`` in the current directory (the project's root)."""
+    argparse.ArgumentParser(
+        prog=f"python -m {__package__}.codegen",
+        description="Regenerate src/ from proto/ in the project's root (what `make proto` runs).",
+    ).parse_args(argv)
     for path in generate(proto_root=Path("proto"), out=Path("src")):
         print(path)  # noqa: T201 - the command's output
     return 0
