@@ -67,26 +67,26 @@ def run(repeat: int) -> tuple[Samples, list[Samples], str]:
         template = template_repo(work / "paved", at=[release])
         update_s: list[float] = []
         clone_s: list[float] = []
-        idle_s: list[float] = []
+        no_uv_s: list[float] = []
         copy_s: list[float] = []
         for i in range(repeat):
             dst = work / f"copy-{i}"
             render = [COPIER, "copy", *QUIET, "--skip-tasks", str(template), str(dst)]
             copy_s.append(_timed(render, work))
             service = _service_at(template, release.tag, work / f"svc-{i}")
-            clone, idle = work / f"clone-{i}", work / f"idle-{i}"
-            for fresh in (clone, idle):
+            clone, no_uv = work / f"clone-{i}", work / f"no-uv-{i}"
+            for fresh in (clone, no_uv):
                 sh(["git", "clone", "--quiet", str(service), str(fresh)], work)
             update_s.append(_timed([COPIER, "update", *QUIET], service))
             clone_s.append(_timed([COPIER, "update", *QUIET], clone))
-            idle_s.append(_timed([COPIER, "update", *QUIET], idle, _without_uv()))
+            no_uv_s.append(_timed([COPIER, "update", *QUIET], no_uv, _without_uv()))
         path = f"{release.version} -> {next_version()}"
         return (
             Samples("copier copy --skip-tasks", tuple(copy_s)),
             [
                 Samples("copier update (checkout with .venv)", tuple(update_s)),
                 Samples("copier update (fresh clone, no .venv)", tuple(clone_s)),
-                Samples("copier update (fresh clone, no uv on the PATH)", tuple(idle_s)),
+                Samples("copier update (fresh clone, no uv on the PATH)", tuple(no_uv_s)),
             ],
             path,
         )

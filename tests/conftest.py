@@ -44,7 +44,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     yield
     sizes = Counter(map(_group, items))
     long = {_group(item) for item in items if item.get_closest_marker("long")}
-    items.sort(key=lambda item: (_group(item) not in long, -sizes[_group(item)]))
+    rank = {group: (group not in long, -size) for group, size in sizes.items()}
+    items.sort(key=lambda item: rank[_group(item)])
 
 
 @pytest.fixture(scope="module", autouse=True)
